@@ -1,0 +1,98 @@
+//! The lesson's single neuron: `sigmoid(w . x + b)` deciding spam or not spam.
+//!
+//! The example makes up 1,000 messages from a fixed seed, each described by
+//! four numbers, and labels them with a known rule plus noise:
+//! spam when `0.9·links + 4·capitals + 1.5·free_words + 0.4·exclamations − 8
+//! + noise > 0`. A neuron with weights and bias drawn from [-1, 1) (the
+//! lesson's initialisation) learns it with binary cross-entropy on 800 of
+//! them; it prints its accuracy on the 200 it never saw (about 96%: the
+//! noise keeps it from 100%), its weights next to the rule's, and `activate`
+//! on two messages.
+//!
+//! ```text
+//! cargo run --release --example neuron
+//! ```
+
+use neurona::{BatchOrder, Loss, Matrix, Network, TrainConfig};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const FEATURES: [&str; 4] = ["links", "capitals", "free_words", "exclamations"];
+
+/// One made-up message's features and whether the rule calls it spam.
+fn message(rng: &mut ChaCha8Rng) -> ([f32; 4], f32) {
+    let links = rng.random_range(0..8) as f32;
+    let capitals: f32 = rng.random_range(0.0..0.6);
+    let free_words = rng.random_range(0..4) as f32;
+    let exclamations = rng.random_range(0..6) as f32;
+    let noise: f32 = rng.random_range(-1.0..1.0);
+    let score = 0.9 * links + 4.0 * capitals + 1.5 * free_words + 0.4 * exclamations - 8.0;
+    (
+        [links, capitals, free_words, exclamations],
+        (score + noise > 0.0) as u8 as f32,
+    )
+}
+
+fn main() -> Result<(), neurona::Error> {
+    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let (xs, ys): (Vec<[f32; 4]>, Vec<[f32; 1]>) = (0..1000)
+        .map(|_| {
+            let (x, y) = message(&mut rng);
+            (x, [y])
+        })
+        .unzip();
+    let (train_x, test_x) = (
+        Matrix::from_rows(&xs[..800])?,
+        Matrix::from_rows(&xs[800..])?,
+    );
+    let (train_y, test_y) = (
+        Matrix::from_rows(&ys[..800])?,
+        Matrix::from_rows(&ys[800..])?,
+    );
+    let spam_share = ys.iter().filter(|y| y[0] == 1.0).count() as f32 / ys.len() as f32;
+    println!(
+        "1000 messages ({:.0}% spam), features {FEATURES:?}",
+        spam_share * 100.0
+    );
+
+    let mut neuron = Network::neuron(FEATURES.len(), 42)?;
+    let config = TrainConfig::new()
+        .loss(Loss::Bce)
+        .learning_rate(0.5)
+        .batch_size(32)
+        .order(BatchOrder::Shuffled { seed: 7 })
+        .epochs(300);
+    let report = neuron.train(&train_x, &train_y, &config)?;
+    println!(
+        "trained {neuron} for {} steps in {:.1?}: mean BCE on the training part {:.4}",
+        report.steps, report.elapsed, report.final_loss
+    );
+
+    let predictions = neuron.predict(&test_x)?;
+    let correct = (0..test_x.rows())
+        .filter(|&i| (predictions.row(i)[0] > 0.5) == (test_y.row(i)[0] == 1.0))
+        .count();
+    println!(
+        "held-out accuracy: {correct}/{} = {:.1}%",
+        test_x.rows(),
+        100.0 * correct as f32 / test_x.rows() as f32
+    );
+
+    let layer = &neuron.layers()[0];
+    for (name, w) in FEATURES.iter().zip(layer.weights()) {
+        println!("  weight {name:<13} {w:+.3}");
+    }
+    println!(
+        "  bias               {:+.3}",
+        layer.bias().unwrap_or(&[0.0])[0]
+    );
+
+    println!("  (the rule: links 0.9, capitals 4, free_words 1.5, exclamations 0.4, bias -8)");
+
+    for email in [[6.0, 0.5, 3.0, 4.0], [1.0, 0.05, 0.0, 1.0]] {
+        let p = neuron.activate(&email)?;
+        let verdict = if p > 0.5 { "spam" } else { "not spam" };
+        println!("activate({email:?}) = {p:.3}: {verdict}");
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The origin notebook's experiment, on neurona's CPU path.
+//!
+//! A 3-4-1 sigmoid network without bias learns y = x0 XOR x1 from four rows,
+//! with 10,000 full-batch steps at learning rate 1, the update summed over
+//! the batch (the notebook's rule; see `neurona::train`). It starts from the
+//! notebook's own weights, `np.random.seed(1)` then `2*np.random.random(..)-1`,
+//! prints |error| every 1,000 iterations and the final predictions in the
+//! notebook's layout, then the predictions rounded: `[0, 1, 1, 0]`.
+//!
+//! ```text
+//! cargo run --release --example notebook                          # correct derivative
+//! cargo run --release --example notebook -- --notebook-derivative # the notebook's 1 - s
+//! cargo run --release --example notebook -- --seed 7              # neurona's own init
+//! ```
+
+use std::process::ExitCode;
+
+use neurona::{Activation, Layer, Matrix, Network, SigmoidDerivative, TrainConfig};
+
+/// `sinapsis0` and `sinapsis1` after `np.random.seed(1)`, as f32.
+const SINAPSIS0: [f32; 12] = [
+    -0.165_955_99,
+    0.440_648_97,
+    -0.999_771_24,
+    -0.395_334_87, //
+    -0.706_488_2,
+    -0.815_322_8,
+    -0.627_479_55,
+    -0.308_878_54, //
+    -0.206_465_05,
+    0.077_633_47,
+    -0.161_610_97,
+    0.370_439,
+];
+const SINAPSIS1: [f32; 4] = [-0.591_095_5, 0.756_234_9, -0.945_224_8, 0.340_935_02];
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut notebook_derivative = false;
+    let mut seed = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--notebook-derivative" => notebook_derivative = true,
+            "--seed" => {
+                let v = args.next().ok_or("--seed needs a number")?;
+                seed = Some(v.parse::<u64>().map_err(|e| format!("--seed {v}: {e}"))?);
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?} (try --notebook-derivative or --seed N)"
+                )
+                .into());
+            }
+        }
+    }
+
+    // data_entrenamiento_x / data_entrenamiento_y
+    let x = Matrix::from_rows(&[[0., 0., 1.], [1., 1., 1.], [1., 0., 1.], [0., 1., 1.]])?;
+    let y = Matrix::from_rows(&[[0.], [1.], [1.], [0.]])?;
+
+    let mut net = match seed {
+        None => Network::from_layers(vec![
+            Layer::new(3, 4, Activation::Sigmoid, SINAPSIS0.to_vec(), None),
+            Layer::new(4, 1, Activation::Sigmoid, SINAPSIS1.to_vec(), None),
+        ])?,
+        Some(seed) => Network::builder(3)
+            .layer_without_bias(4, Activation::Sigmoid)
+            .layer_without_bias(1, Activation::Sigmoid)
+            .build(seed)?,
+    };
+
+    let mut config = TrainConfig::notebook().epochs(1_000);
+    if notebook_derivative {
+        eprintln!(
+            "warning: --notebook-derivative uses the notebook's sigmoid derivative 1 - s, which is wrong \
+             (the derivative is s * (1 - s)); use it only to reproduce the notebook"
+        );
+        config = config.sigmoid_derivative(SigmoidDerivative::NotebookOneMinusS);
+    }
+    let start = match seed {
+        None => "the notebook's weights (np.random.seed(1))".to_string(),
+        Some(s) => format!("weights uniform in [-1, 1) from seed {s}"),
+    };
+    println!("network {net}, {start}");
+    println!(
+        "10,000 full-batch steps, learning rate 1, MSE summed over the batch, sigmoid derivative {}",
+        if notebook_derivative {
+            "1 - s (the notebook's, wrong)"
+        } else {
+            "s * (1 - s)"
+        }
+    );
+
+    // The notebook prints |y - ŷ| at iterations 0, 1000, ..., 9000: the
+    // network's error before that iteration's update.
+    let mut elapsed = std::time::Duration::ZERO;
+    for _ in 0..10 {
+        let y_hat = net.predict(&x)?;
+        let error: Vec<f32> = y_hat
+            .as_slice()
+            .iter()
+            .zip(y.as_slice())
+            .map(|(p, t)| (t - p).abs())
+            .collect();
+        println!("Error \n {}", numpy_column(&error));
+        elapsed += net.train(&x, &y, &config)?.elapsed;
+    }
+    let y_hat = net.predict(&x)?;
+    println!("Predicciones después de entrenamiento");
+    println!("{}", numpy_column(y_hat.as_slice()));
+    let rounded: Vec<u8> = y_hat.as_slice().iter().map(|p| p.round() as u8).collect();
+    println!("rounded: {rounded:?} (targets [0, 1, 1, 0]), trained in {elapsed:.2?}");
+    Ok(())
+}
+
+/// A column vector as numpy prints it: `[[a]\n [b]]`, fixed-point with 8
+/// decimals, or scientific when the values span more than numpy allows.
+fn numpy_column(values: &[f32]) -> String {
+    let abs: Vec<f64> = values
+        .iter()
+        .map(|v| (*v as f64).abs())
+        .filter(|v| *v > 0.0)
+        .collect();
+    let max = abs.iter().cloned().fold(0.0, f64::max);
+    let min = abs.iter().cloned().fold(f64::INFINITY, f64::min);
+    let scientific = max >= 1e8 || min < 1e-4 || max / min > 1e3;
+    let cells: Vec<String> = values
+        .iter()
+        .map(|&v| {
+            if scientific {
+                let s = format!("{:.8e}", v as f64);
+                // numpy writes the exponent with a sign and two digits.
+                let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+                let (sign, digits) = exp.strip_prefix('-').map_or(("+", exp), |d| ("-", d));
+                format!("[{mantissa}e{sign}{digits:0>2}]")
+            } else {
+                format!("[{:.8}]", v)
+            }
+        })
+        .collect();
+    format!("[{}]", cells.join("\n "))
+}

@@ -1,0 +1,97 @@
+//! Activation functions and their derivatives, written in terms of the
+//! activation's output so the backward pass needs only stored activations.
+
+use std::fmt;
+
+/// The nonlinearity a layer applies to `X . W + b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// `s(z) = 1 / (1 + e^-z)`; `s' = s (1 - s)`.
+    Sigmoid,
+    /// `max(0, z)`; derivative 1 where the output is positive, else 0.
+    Relu,
+    /// `tanh(z)`; derivative `1 - a^2`.
+    Tanh,
+    /// `z`; derivative 1.
+    Identity,
+}
+
+/// Which derivative the sigmoid uses in the backward pass.
+///
+/// Only [`SigmoidDerivative::Exact`] is correct. The other exists to
+/// reproduce the origin notebook, whose `derivada_sigmoide(s)` returns
+/// `1 - s` instead of `s * (1 - s)`; it is never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SigmoidDerivative {
+    /// `s' = s (1 - s)`, the derivative of the sigmoid.
+    #[default]
+    Exact,
+    /// The notebook's `1 - s`: wrong, kept only for reproducing it.
+    NotebookOneMinusS,
+}
+
+impl Activation {
+    /// The activation of one pre-activation value `z`.
+    #[inline]
+    pub fn apply(self, z: f32) -> f32 {
+        match self {
+            Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+            // Written so that NaN propagates (f32::max would turn it into 0
+            // and hide a diverged run behind a ReLU).
+            Activation::Relu => {
+                if z < 0.0 {
+                    0.0
+                } else {
+                    z
+                }
+            }
+            Activation::Tanh => z.tanh(),
+            Activation::Identity => z,
+        }
+    }
+
+    /// The derivative at the point whose activation is `a`, i.e. `act'(z)`
+    /// written in terms of `a = act(z)`.
+    #[inline]
+    pub fn derivative(self, a: f32, sigmoid: SigmoidDerivative) -> f32 {
+        match self {
+            Activation::Sigmoid => match sigmoid {
+                SigmoidDerivative::Exact => a * (1.0 - a),
+                SigmoidDerivative::NotebookOneMinusS => 1.0 - a,
+            },
+            Activation::Relu => {
+                if a > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Tanh => 1.0 - a * a,
+            Activation::Identity => 1.0,
+        }
+    }
+
+    /// The lower-case name, as used in messages and `Display`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Identity => "identity",
+        }
+    }
+
+    /// Every activation, for tests and command-line parsing.
+    pub const ALL: [Activation; 4] = [
+        Activation::Sigmoid,
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Identity,
+    ];
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,46 @@
+//! # neurona
+//!
+//! Train small and large fully-connected neural networks, on a GPU through
+//! WGSL compute shaders or on the CPU through a fast path that computes the
+//! same math. It grew from a numpy notebook training a 3-4-1 sigmoid network
+//! and a lesson on one neuron with a bias; both are in `examples/`.
+//!
+//! ```
+//! use neurona::{Matrix, Network};
+//! // The lesson's neuron: sigmoid(w . x + b), weights and bias in [-1, 1).
+//! let neuron = Network::neuron(3, 42)?;
+//! println!("{}", neuron.activate(&[1.0, 0.0, 1.0])?);
+//! # Ok::<(), neurona::Error>(())
+//! ```
+//!
+//! ## Where things are
+//! - [`network`]: [`Network`] (layers in order), its builder, prediction and
+//!   training entry points.
+//! - [`layer`]: [`Layer`], weights `inputs x outputs` row-major plus bias.
+//! - [`activation`]: [`Activation`] and its derivative from the output.
+//! - [`loss`]: [`Loss`] (MSE, BCE): reported values and gradients.
+//! - [`train`]: [`TrainConfig`] and the exact update rule, [`TrainReport`].
+//! - [`batches`]: mini-batch order, shuffled by a seeded permutation.
+//! - [`cpu`]: the CPU path, one function per step of training.
+//! - [`matrix`]: [`Matrix`], row-major batches.
+//! - [`error`]: [`Error`], every bad input as a value with a message.
+
+pub mod activation;
+pub mod batches;
+pub mod cpu;
+pub mod error;
+pub mod layer;
+pub mod loss;
+pub mod matrix;
+pub mod network;
+mod random;
+pub mod train;
+
+pub use activation::{Activation, SigmoidDerivative};
+pub use batches::{BatchOrder, shuffled_order};
+pub use error::{Error, Result};
+pub use layer::Layer;
+pub use loss::Loss;
+pub use matrix::Matrix;
+pub use network::{Gradient, Network, NetworkBuilder};
+pub use train::{Progress, Reduction, TrainConfig, TrainReport};

@@ -1,0 +1,269 @@
+//! A [`Network`]: dense layers applied one after another.
+
+use std::fmt;
+
+use crate::activation::Activation;
+use crate::cpu;
+use crate::error::{Error, Result};
+use crate::layer::Layer;
+use crate::matrix::Matrix;
+use crate::random::Stream;
+use crate::train::{Progress, TrainConfig, TrainReport};
+
+/// A fully-connected network: `A_0 = X`, `A_l = act_l(A_{l-1} . W_l + b_l)`.
+///
+/// Build one with [`Network::builder`] (weights uniform in [-1, 1] from a
+/// seed), [`Network::from_layers`] (given weights) or [`Network::neuron`]
+/// (the lesson's single neuron).
+///
+/// ```
+/// use neurona::{Activation, Matrix, Network, TrainConfig};
+/// // The notebook's 3-4-1 sigmoid network, without bias.
+/// let mut net = Network::builder(3)
+///     .layer_without_bias(4, Activation::Sigmoid)
+///     .layer_without_bias(1, Activation::Sigmoid)
+///     .build(1)?;
+/// assert_eq!(net.to_string(), "3-4(sigmoid)-1(sigmoid), no bias");
+///
+/// let x = Matrix::from_rows(&[[0., 0., 1.], [1., 1., 1.], [1., 0., 1.], [0., 1., 1.]])?;
+/// let y = Matrix::from_rows(&[[0.], [1.], [1.], [0.]])?;
+/// let report = net.train(&x, &y, &TrainConfig::notebook())?;
+/// assert!(report.final_loss < 0.01);
+/// # Ok::<(), neurona::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    layers: Vec<Layer>,
+}
+
+/// Gradient of the loss with respect to one layer's parameters, in the
+/// layer's own layout (see [`Network::gradients`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    /// `∂loss/∂W`, row-major `inputs x outputs`.
+    pub weights: Vec<f32>,
+    /// `∂loss/∂b`, if the layer has a bias.
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Builds a [`Network`] layer by layer; see [`Network::builder`].
+#[derive(Debug, Clone)]
+pub struct NetworkBuilder {
+    inputs: usize,
+    layers: Vec<(usize, Activation, bool)>,
+}
+
+impl NetworkBuilder {
+    /// Add a layer of `outputs` units with a bias.
+    pub fn layer(mut self, outputs: usize, activation: Activation) -> Self {
+        self.layers.push((outputs, activation, true));
+        self
+    }
+
+    /// Add a layer of `outputs` units without a bias (as in the notebook).
+    pub fn layer_without_bias(mut self, outputs: usize, activation: Activation) -> Self {
+        self.layers.push((outputs, activation, false));
+        self
+    }
+
+    /// The network, every weight and bias drawn uniformly from [-1, 1) by a
+    /// generator seeded with `seed`: layer by layer, the weights in row-major
+    /// order, then the bias. The same seed gives the same network on every
+    /// machine and every run.
+    pub fn build(self, seed: u64) -> Result<Network> {
+        let mut rng = Stream::new(seed);
+        let mut inputs = self.inputs;
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (outputs, activation, has_bias) in self.layers {
+            // Check sizes before drawing, so a zero or absurd width is an
+            // error, not a huge allocation.
+            let count = inputs
+                .checked_mul(outputs)
+                .ok_or_else(|| Error::Config(format!("a {inputs}x{outputs} layer is too large")))?;
+            let weights = (0..count).map(|_| rng.uniform_pm1()).collect();
+            let bias = has_bias.then(|| (0..outputs).map(|_| rng.uniform_pm1()).collect());
+            layers.push(Layer::new(inputs, outputs, activation, weights, bias));
+            inputs = outputs;
+        }
+        Network::from_layers(layers)
+    }
+}
+
+impl Network {
+    /// Start a network that takes `inputs` values per sample.
+    pub fn builder(inputs: usize) -> NetworkBuilder {
+        NetworkBuilder {
+            inputs,
+            layers: Vec::new(),
+        }
+    }
+
+    /// A network from given layers, checked: at least one layer, no zero
+    /// widths, each layer's inputs equal to the previous layer's outputs,
+    /// weight and bias lengths that match, finite values.
+    pub fn from_layers(layers: Vec<Layer>) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(Error::NoLayers);
+        }
+        for (i, layer) in layers.iter().enumerate() {
+            if i > 0 && layer.inputs != layers[i - 1].outputs {
+                return Err(Error::LayerChain {
+                    layer: i + 1,
+                    expected: layers[i - 1].outputs,
+                    got: layer.inputs,
+                });
+            }
+            layer.check(i + 1)?;
+        }
+        Ok(Network { layers })
+    }
+
+    /// The lesson's single neuron: `n_inputs` weights and a bias drawn
+    /// uniformly from [-1, 1) with `seed`, and a sigmoid output.
+    ///
+    /// ```
+    /// use neurona::Network;
+    /// let neuron = Network::neuron(3, 42)?;
+    /// let p = neuron.activate(&[2.0, 0.4, 1.0])?;
+    /// assert!(0.0 < p && p < 1.0);
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn neuron(n_inputs: usize, seed: u64) -> Result<Self> {
+        Network::builder(n_inputs)
+            .layer(1, Activation::Sigmoid)
+            .build(seed)
+    }
+
+    /// The single output for one sample: `sigmoid(w . x + b)` for a neuron.
+    /// An error if the network has more than one output.
+    pub fn activate(&self, inputs: &[f32]) -> Result<f32> {
+        if self.outputs() != 1 {
+            return Err(Error::Config(format!(
+                "activate gives one value, but this network has {} outputs; use predict_one",
+                self.outputs()
+            )));
+        }
+        Ok(self.predict_one(inputs)?[0])
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    pub(crate) fn layers_mut(&mut self) -> &mut [Layer] {
+        &mut self.layers
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.layers[0].inputs
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.layers[self.layers.len() - 1].outputs
+    }
+
+    /// Check a batch of inputs: its width and that every value is finite.
+    pub(crate) fn check_inputs(&self, inputs: &Matrix) -> Result<()> {
+        if inputs.cols() != self.inputs() {
+            return Err(Error::InputWidth {
+                expected: self.inputs(),
+                got: inputs.cols(),
+            });
+        }
+        if inputs.rows() == 0 {
+            return Err(Error::EmptyData);
+        }
+        if let Some((row, col, value)) = inputs.first_non_finite() {
+            return Err(Error::NonFinite {
+                what: "inputs".into(),
+                row,
+                col,
+                value,
+            });
+        }
+        Ok(())
+    }
+
+    /// Predictions for a batch: one row of outputs per row of inputs.
+    pub fn predict(&self, inputs: &Matrix) -> Result<Matrix> {
+        self.check_inputs(inputs)?;
+        Ok(cpu::predict(self, inputs))
+    }
+
+    /// Prediction for one sample.
+    pub fn predict_one(&self, inputs: &[f32]) -> Result<Vec<f32>> {
+        let x = Matrix::new(1, inputs.len(), inputs.to_vec())?;
+        Ok(self.predict(&x)?.into_vec())
+    }
+
+    /// Train on the CPU with `config` (the update rule is in [`crate::train`]).
+    pub fn train(
+        &mut self,
+        inputs: &Matrix,
+        targets: &Matrix,
+        config: &TrainConfig,
+    ) -> Result<TrainReport> {
+        self.train_with(inputs, targets, config, |_| {})
+    }
+
+    /// Like [`Network::train`], calling `on_progress` every
+    /// `config.report_every` steps with the loss.
+    ///
+    /// ```
+    /// use neurona::{Matrix, Network, TrainConfig};
+    /// let mut neuron = Network::neuron(2, 7)?;
+    /// let x = Matrix::from_rows(&[[0., 1.], [1., 0.]])?;
+    /// let y = Matrix::from_rows(&[[1.], [0.]])?;
+    /// let config = TrainConfig::new().learning_rate(1.0).epochs(100).report_every(25);
+    /// let mut seen = Vec::new();
+    /// neuron.train_with(&x, &y, &config, |p| seen.push(p.step))?;
+    /// assert_eq!(seen, [0, 25, 50, 75]);
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn train_with(
+        &mut self,
+        inputs: &Matrix,
+        targets: &Matrix,
+        config: &TrainConfig,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<TrainReport> {
+        cpu::train(self, inputs, targets, config, &mut on_progress)
+    }
+
+    /// Gradients of the batch loss (`config.loss`, reduced by
+    /// `config.reduction`, using `config.sigmoid_derivative`) with respect to
+    /// every layer's weights and bias, one [`Gradient`] per layer. The same
+    /// steps as training compute them; a training step moves each parameter
+    /// by `−learning_rate ·` its gradient.
+    pub fn gradients(
+        &self,
+        inputs: &Matrix,
+        targets: &Matrix,
+        config: &TrainConfig,
+    ) -> Result<Vec<Gradient>> {
+        cpu::gradients(self, inputs, targets, config)
+    }
+}
+
+impl fmt::Display for Network {
+    /// `3-4(sigmoid)-1(sigmoid)`, with `, no bias` when no layer has one, or
+    /// a `no bias` mark on the layers without.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let none = self.layers.iter().all(|l| l.bias.is_none());
+        write!(f, "{}", self.inputs())?;
+        for l in &self.layers {
+            write!(f, "-{}({}", l.outputs, l.activation)?;
+            if !none && l.bias.is_none() {
+                write!(f, ", no bias")?;
+            }
+            write!(f, ")")?;
+        }
+        if none {
+            write!(f, ", no bias")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! What a training run does ([`TrainConfig`]) and what it reports
+//! ([`TrainReport`], [`Progress`]).
+//!
+//! # The update rule
+//!
+//! One step takes a batch of `B` rows `X` (inputs) and `Y` (targets) and, for
+//! layers `l = 1..L` with weights `W_l` (`n_{l-1} x n_l`), bias `b_l` and
+//! activation `act_l`:
+//!
+//! 1. **forward**: `A_0 = X`, `A_l = act_l(A_{l-1} . W_l + b_l)`; `Ŷ = A_L`.
+//! 2. **output delta**: `D_L = ∂loss/∂Ŷ ⊙ act_L'(A_L)`. For MSE that is
+//!    `(Ŷ − Y) ⊙ act_L'(A_L)`; for BCE with its sigmoid output it is `Ŷ − Y`
+//!    (see [`Loss`]).
+//! 3. **hidden delta**: `D_l = (D_{l+1} . W_{l+1}ᵀ) ⊙ act_l'(A_l)`, from
+//!    `l = L−1` down to 1. Every delta uses the weights from *before* this
+//!    step's update, as the notebook does.
+//! 4. **update** (SGD): with `s = lr / B` for [`Reduction::Mean`] or
+//!    `s = lr` for [`Reduction::Sum`],
+//!    `W_l ← W_l − s · A_{l-1}ᵀ . D_l` and `b_l ← b_l − s · Σ_rows D_l`.
+//!
+//! Derivatives are computed from the stored activations `A_l` (e.g. the
+//! sigmoid's `s (1 − s)`).
+//!
+//! # Reproducing the notebook
+//!
+//! The notebook adds `A_{l-1}ᵀ . δ` with `δ = (y − ŷ) ⊙ s'(ŷ)`, summed over
+//! the batch, with learning rate 1. That is exactly the rule above with MSE,
+//! [`Reduction::Sum`] and `learning_rate = 1.0` (its `y − ŷ` is our
+//! `−(ŷ − y)`, so `+=` becomes `−=`): use [`TrainConfig::notebook`]. Its
+//! wrong derivative `1 − s` is available only as
+//! [`SigmoidDerivative::NotebookOneMinusS`].
+
+use std::time::Duration;
+
+use crate::activation::{Activation, SigmoidDerivative};
+use crate::batches::BatchOrder;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::matrix::Matrix;
+use crate::network::Network;
+
+/// How the gradient of a batch is reduced over its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Average over the batch: steps of `lr / B`. The default; the step size
+    /// does not depend on the batch size.
+    #[default]
+    Mean,
+    /// Sum over the batch: steps of `lr`. The notebook's rule.
+    Sum,
+}
+
+/// Settings of a training run. Build with [`TrainConfig::new`] and the
+/// setters, or start from [`TrainConfig::notebook`].
+///
+/// ```
+/// use neurona::{BatchOrder, Loss, TrainConfig};
+/// let config = TrainConfig::new()
+///     .learning_rate(0.5)
+///     .epochs(200)
+///     .batch_size(32)
+///     .order(BatchOrder::Shuffled { seed: 7 })
+///     .loss(Loss::Bce);
+/// assert_eq!(config.batch_size, Some(32));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// SGD learning rate `lr` (finite, > 0). Default 0.1.
+    pub learning_rate: f32,
+    /// Passes over the data. Default 1.
+    pub epochs: usize,
+    /// Rows per step; `None` is the full batch (one step per epoch). The last
+    /// batch of an epoch takes the rows left over. Default `None`.
+    pub batch_size: Option<usize>,
+    /// File order or a seeded shuffle. Default in order.
+    pub order: BatchOrder,
+    /// The loss minimised. Default MSE.
+    pub loss: Loss,
+    /// Mean or sum over the batch. Default mean.
+    pub reduction: Reduction,
+    /// The sigmoid's derivative. Default exact; the notebook's variant only
+    /// when named.
+    pub sigmoid_derivative: SigmoidDerivative,
+    /// Report the loss every this many steps (0: never). Default 0.
+    pub report_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            learning_rate: 0.1,
+            epochs: 1,
+            batch_size: None,
+            order: BatchOrder::InOrder,
+            loss: Loss::Mse,
+            reduction: Reduction::Mean,
+            sigmoid_derivative: SigmoidDerivative::Exact,
+            report_every: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The defaults: SGD with lr 0.1, one epoch, full batch, MSE, mean.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The notebook's run: MSE summed over the full batch, learning rate 1,
+    /// 10,000 epochs, the loss reported every 1,000 steps, and the *correct*
+    /// sigmoid derivative.
+    pub fn notebook() -> Self {
+        TrainConfig {
+            learning_rate: 1.0,
+            epochs: 10_000,
+            batch_size: None,
+            order: BatchOrder::InOrder,
+            loss: Loss::Mse,
+            reduction: Reduction::Sum,
+            sigmoid_derivative: SigmoidDerivative::Exact,
+            report_every: 1_000,
+        }
+    }
+
+    /// Set the learning rate.
+    pub fn learning_rate(mut self, lr: f32) -> Self {
+        self.learning_rate = lr;
+        self
+    }
+
+    /// Set the number of epochs.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Train on mini-batches of `rows` rows.
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = Some(rows);
+        self
+    }
+
+    /// Train on the full batch (one step per epoch).
+    pub fn full_batch(mut self) -> Self {
+        self.batch_size = None;
+        self
+    }
+
+    /// Set the batch order.
+    pub fn order(mut self, order: BatchOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Set the loss.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// Set the batch reduction.
+    pub fn reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// Set the sigmoid derivative rule.
+    pub fn sigmoid_derivative(mut self, rule: SigmoidDerivative) -> Self {
+        self.sigmoid_derivative = rule;
+        self
+    }
+
+    /// Report the loss every `steps` steps (0: never).
+    pub fn report_every(mut self, steps: usize) -> Self {
+        self.report_every = steps;
+        self
+    }
+
+    /// The step size `s` for a batch of `rows` rows.
+    pub(crate) fn step_size(&self, rows: usize) -> f32 {
+        match self.reduction {
+            Reduction::Mean => self.learning_rate / rows as f32,
+            Reduction::Sum => self.learning_rate,
+        }
+    }
+
+    /// Check the settings against the network, without data.
+    pub(crate) fn check(&self, net: &Network) -> Result<()> {
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(Error::Config(format!(
+                "learning rate must be a finite number above 0, got {}",
+                self.learning_rate
+            )));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Error::Config(
+                "batch size must be at least 1 (or None for the full batch)".into(),
+            ));
+        }
+        let last = net.layers().len();
+        let act = net.layers()[last - 1].activation();
+        if self.loss == Loss::Bce && act != Activation::Sigmoid {
+            return Err(Error::Config(format!(
+                "BCE needs a sigmoid output layer, but layer {last} is {act}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Check data against the network and these settings.
+    pub(crate) fn check_data(
+        &self,
+        net: &Network,
+        inputs: &Matrix,
+        targets: &Matrix,
+    ) -> Result<()> {
+        net.check_inputs(inputs)?;
+        let out = net.outputs();
+        if targets.cols() != out {
+            return Err(Error::TargetWidth {
+                expected: out,
+                got: targets.cols(),
+            });
+        }
+        if inputs.rows() != targets.rows() {
+            return Err(Error::RowCount {
+                inputs: inputs.rows(),
+                targets: targets.rows(),
+            });
+        }
+        if inputs.rows() > u32::MAX as usize {
+            return Err(Error::Config(format!(
+                "{} rows is more than the {} a data set may have",
+                inputs.rows(),
+                u32::MAX
+            )));
+        }
+        if let Some((row, col, value)) = targets.first_non_finite() {
+            return Err(Error::NonFinite {
+                what: "targets".into(),
+                row,
+                col,
+                value,
+            });
+        }
+        if self.loss == Loss::Bce
+            && let Some(i) = targets
+                .as_slice()
+                .iter()
+                .position(|t| !(0.0..=1.0).contains(t))
+        {
+            return Err(Error::OutOfRange {
+                what: "targets for BCE".into(),
+                row: i / out,
+                col: i % out,
+                value: targets.as_slice()[i],
+                range: "[0, 1]",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The loss at one step, handed to the progress callback and kept in the
+/// report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Step number, from 0 (the notebook's `i`).
+    pub step: usize,
+    /// Epoch the step belongs to, from 0.
+    pub epoch: usize,
+    /// Mean loss of this step's batch, under the weights *before* this
+    /// step's update (what the notebook prints at iteration `i`).
+    pub loss: f64,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// The loss every `report_every` steps (steps 0, N, 2N, ...).
+    pub history: Vec<Progress>,
+    /// Steps taken (updates made).
+    pub steps: usize,
+    /// Mean loss over the whole training set after the last update.
+    pub final_loss: f64,
+    /// Wall-clock time of the run, data checks included.
+    pub elapsed: Duration,
+}
