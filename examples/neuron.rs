@@ -1,9 +1,9 @@
 //! The lesson's single neuron: `sigmoid(w . x + b)` deciding spam or not spam.
 //!
 //! The example makes up 1,000 messages from a fixed seed, each described by
-//! four numbers, and labels them with a known rule plus noise:
-//! spam when `0.9·links + 4·capitals + 1.5·free_words + 0.4·exclamations − 8
-//! + noise > 0`. A neuron with weights and bias drawn from [-1, 1) (the
+//! four numbers, and labels them with a known rule plus noise: spam when
+//! `0.9·links + 4·capitals + 1.5·free_words + 0.4·exclamations − 8 + noise`
+//! is above 0. A neuron with weights and bias drawn from [-1, 1) (the
 //! lesson's initialisation) learns it with binary cross-entropy on 800 of
 //! them; it prints its accuracy on the 200 it never saw (about 96%: the
 //! noise keeps it from 100%), its weights next to the rule's, and `activate`

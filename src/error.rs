@@ -71,7 +71,8 @@ pub enum Error {
     },
     /// A training setting that cannot work (learning rate, batch size, ...).
     Config(String),
-    /// The loss became NaN or infinite; the network is as it was before `step`.
+    /// The update of step `step` made the loss NaN or infinite; the network
+    /// is left as it was before that step.
     Diverged { step: usize, loss: f64 },
 }
 
@@ -154,7 +155,7 @@ impl fmt::Display for Error {
             Error::Config(msg) => write!(f, "{msg}"),
             Error::Diverged { step, loss } => write!(
                 f,
-                "training diverged: the loss became {loss} at step {step}; the network is left as it was before that step (try a smaller learning rate)"
+                "training diverged at step {step}: its update made the loss {loss}; the network is left as it was before that step (try a smaller learning rate)"
             ),
         }
     }

@@ -212,7 +212,7 @@ pub(crate) fn train(
                     loss,
                 });
             }
-            if config.report_every > 0 && step % config.report_every == 0 {
+            if config.report_every > 0 && step.is_multiple_of(config.report_every) {
                 let p = Progress { step, epoch, loss };
                 on_progress(&p);
                 history.push(p);
