@@ -44,3 +44,8 @@ pub use loss::Loss;
 pub use matrix::Matrix;
 pub use network::{Gradient, Network, NetworkBuilder};
 pub use train::{Progress, Reduction, TrainConfig, TrainReport};
+
+// The README's code blocks run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
