@@ -71,6 +71,16 @@ impl Activation {
         }
     }
 
+    /// The id the WGSL kernels use for this activation (shaders/common.wgsl).
+    pub fn gpu_id(self) -> u32 {
+        match self {
+            Activation::Sigmoid => 0,
+            Activation::Relu => 1,
+            Activation::Tanh => 2,
+            Activation::Identity => 3,
+        }
+    }
+
     /// The lower-case name, as used in messages and `Display`.
     pub fn name(self) -> &'static str {
         match self {

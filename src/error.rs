@@ -71,6 +71,12 @@ pub enum Error {
     },
     /// A training setting that cannot work (learning rate, batch size, ...).
     Config(String),
+    /// No GPU adapter to run on (the text says what was found and what to do).
+    NoAdapter(String),
+    /// Something a GPU does not fit: a buffer over its limits, a grid too big.
+    GpuLimit(String),
+    /// The GPU failed: opening the device, waiting, reading back.
+    Gpu(String),
     /// The update of step `step` made the loss NaN or infinite; the network
     /// is left as it was before that step.
     Diverged { step: usize, loss: f64 },
@@ -153,6 +159,9 @@ impl fmt::Display for Error {
                 "{what}: row {row}, column {col} is {value}; it must lie in {range}"
             ),
             Error::Config(msg) => write!(f, "{msg}"),
+            Error::NoAdapter(msg) => write!(f, "no GPU to run on: {msg}"),
+            Error::GpuLimit(msg) => write!(f, "too large for this GPU: {msg}"),
+            Error::Gpu(msg) => write!(f, "GPU error: {msg}"),
             Error::Diverged { step, loss } => write!(
                 f,
                 "training diverged at step {step}: its update made the loss {loss}; the network is left as it was before that step (try a smaller learning rate)"

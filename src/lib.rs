@@ -21,14 +21,19 @@
 //! - [`loss`]: [`Loss`] (MSE, BCE): reported values and gradients.
 //! - [`train`]: [`TrainConfig`] and the exact update rule, [`TrainReport`].
 //! - [`batches`]: mini-batch order, shuffled by a seeded permutation.
+//! - [`backend`]: [`Backend`] (cpu, gpu, auto) and the [`Device`] it opens.
 //! - [`cpu`]: the CPU path, one function per step of training.
+//! - [`gpu`]: the GPU path: [`GpuContext`], kernels, a resident training
+//!   run; the WGSL sources are in `shaders/`, one file per kernel.
 //! - [`matrix`]: [`Matrix`], row-major batches.
 //! - [`error`]: [`Error`], every bad input as a value with a message.
 
 pub mod activation;
+pub mod backend;
 pub mod batches;
 pub mod cpu;
 pub mod error;
+pub mod gpu;
 pub mod layer;
 pub mod loss;
 pub mod matrix;
@@ -37,8 +42,10 @@ mod random;
 pub mod train;
 
 pub use activation::{Activation, SigmoidDerivative};
+pub use backend::{Backend, Device};
 pub use batches::{BatchOrder, shuffled_order};
 pub use error::{Error, Result};
+pub use gpu::{AdapterReport, GpuContext, GpuOptions};
 pub use layer::Layer;
 pub use loss::Loss;
 pub use matrix::Matrix;

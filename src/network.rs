@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::activation::Activation;
+use crate::backend::Device;
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::layer::Layer;
@@ -231,6 +232,37 @@ impl Network {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
         cpu::train(self, inputs, targets, config, &mut on_progress)
+    }
+
+    /// Train on `device` (the CPU, or a GPU with every buffer resident
+    /// there), calling `on_progress` every `config.report_every` steps. Both
+    /// compute the same rule (see [`crate::train`]); results agree to
+    /// rounding, and each is bit-identical from run to run.
+    ///
+    /// ```
+    /// use neurona::{Backend, Device, Matrix, Network, TrainConfig};
+    /// let device = Device::new(Backend::Cpu)?;
+    /// let mut neuron = Network::neuron(2, 7)?;
+    /// let x = Matrix::from_rows(&[[0., 1.], [1., 0.]])?;
+    /// let y = Matrix::from_rows(&[[1.], [0.]])?;
+    /// let report = neuron.train_on(&device, &x, &y, &TrainConfig::new().epochs(10), |_| {})?;
+    /// assert_eq!(report.steps, 10);
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn train_on(
+        &mut self,
+        device: &Device,
+        inputs: &Matrix,
+        targets: &Matrix,
+        config: &TrainConfig,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<TrainReport> {
+        match device.gpu_context() {
+            Some(ctx) => {
+                crate::gpu::train::train(ctx, self, inputs, targets, config, &mut on_progress)
+            }
+            None => cpu::train(self, inputs, targets, config, &mut on_progress),
+        }
     }
 
     /// Gradients of the batch loss (`config.loss`, reduced by

@@ -1,0 +1,27 @@
+// gather.wgsl: copy this step's batch rows out of the resident data set.
+//
+//   dst[r, c] = src[idx[step.index_offset + r], c]   r < step.rows, c < layer.cols
+//
+// Bindings: a = src (data set, row-major, layer.cols wide), idx = row
+// indices (u32: file order or the epoch's seeded permutation), c = dst (the
+// batch). Workgroup: 256 invocations, one element each, over a folded grid.
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<uniform> layer: Layer;
+@group(1) @binding(0) var<uniform> step: Step;
+
+@compute @workgroup_size(256)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = group_index(wid, groups) * 256u + lid;
+    let cols = layer.cols;
+    if e >= step.rows * cols { return; }
+    let r = e / cols;
+    let col = e % cols;
+    dst[e] = src[idx[step.index_offset + r] * cols + col];
+}

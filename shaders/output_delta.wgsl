@@ -1,0 +1,36 @@
+// output_delta.wgsl: the last layer's delta, loss gradient through the
+// activation, element by element (the CPU's `output_delta`):
+//
+//   MSE:                         D = (ŷ − y) · act'(ŷ)
+//   BCE, sigmoid, exact rule:    D = ŷ − y   (the closed form, no division)
+//   BCE, notebook's 1 − s:       D = (ŷ − y) / (q (1 − q)) · act'(ŷ), q = clamp(ŷ)
+//
+// Bindings: a = ŷ (the last layer's activations), b = y (targets), c = D;
+// all rows x n_out. Workgroup: 256 invocations, one element each, over a
+// folded grid.
+
+@group(0) @binding(0) var<storage, read> y_hat: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(4) var<uniform> layer: Layer;
+@group(1) @binding(0) var<uniform> step: Step;
+
+@compute @workgroup_size(256)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = group_index(wid, groups) * 256u + lid;
+    if e >= step.rows * layer.n_out { return; }
+    let p = y_hat[e];
+    let t = y[e];
+    if layer.loss == MSE {
+        delta[e] = (p - t) * derivative(layer.act, p, layer.sigmoid_rule);
+    } else if layer.act == SIGMOID && layer.sigmoid_rule == SIGMOID_EXACT {
+        delta[e] = p - t;
+    } else {
+        let q = clamp(p, BCE_EPSILON, 1.0 - BCE_EPSILON);
+        delta[e] = (p - t) / (q * (1.0 - q)) * derivative(layer.act, p, layer.sigmoid_rule);
+    }
+}

@@ -1,0 +1,123 @@
+//! Buffers: create from data, check against the device's limits, read back.
+
+use wgpu::util::DeviceExt;
+
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+
+/// Usage of every storage buffer: bound to kernels, filled by the queue,
+/// copied out for readback.
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::COPY_SRC);
+
+impl GpuContext {
+    /// An error unless a storage buffer of `bytes` fits this device: both
+    /// its largest buffer and its largest storage binding.
+    pub(crate) fn check_fits(&self, what: &str, bytes: u64) -> Result<()> {
+        let (max_buffer, max_binding, _) = self.limits();
+        for (limit, name) in [
+            (max_binding, "max_storage_buffer_binding_size"),
+            (max_buffer, "max_buffer_size"),
+        ] {
+            if bytes > limit {
+                return Err(Error::GpuLimit(format!(
+                    "{what} needs {bytes} bytes but {} allows {limit} ({name}); use a smaller batch or layer, or the CPU backend",
+                    self.adapter().name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A storage buffer holding `data` (at least 4 bytes: bindings cannot be
+    /// empty).
+    pub(crate) fn storage_from<T: bytemuck::Pod>(
+        &self,
+        label: &str,
+        data: &[T],
+    ) -> Result<wgpu::Buffer> {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        self.check_fits(label, bytes.len() as u64)?;
+        let contents = if bytes.is_empty() {
+            &[0u8; 4][..]
+        } else {
+            bytes
+        };
+        Ok(self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: STORAGE,
+            }))
+    }
+
+    /// A zeroed storage buffer of `floats` f32 values (at least one).
+    pub(crate) fn storage_zeroed(&self, label: &str, floats: usize) -> Result<wgpu::Buffer> {
+        let bytes = 4 * floats.max(1) as u64;
+        self.check_fits(label, bytes)?;
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// A uniform buffer holding `value`.
+    pub(crate) fn uniform_from<T: bytemuck::Pod>(&self, label: &str, value: &T) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::bytes_of(value),
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// Copy `floats` f32 values from the start of each buffer to the host,
+    /// after all submitted work: one staging buffer, one submit, one wait.
+    pub(crate) fn read_back(&self, buffers: &[(&wgpu::Buffer, usize)]) -> Result<Vec<Vec<f32>>> {
+        let total: usize = buffers.iter().map(|(_, n)| n).sum();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: 4 * total.max(1) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let mut offset = 0;
+        for (buffer, n) in buffers {
+            if *n > 0 {
+                encoder.copy_buffer_to_buffer(buffer, 0, &staging, offset, 4 * *n as u64);
+            }
+            offset += 4 * *n as u64;
+        }
+        self.queue.submit([encoder.finish()]);
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        let all: &[f32] = bytemuck::cast_slice(&view);
+        let mut out = Vec::with_capacity(buffers.len());
+        let mut start = 0;
+        for (_, n) in buffers {
+            out.push(all[start..start + n].to_vec());
+            start += n;
+        }
+        drop(view);
+        staging.unmap();
+        Ok(out)
+    }
+}

@@ -1,0 +1,176 @@
+//! The wgpu device: which adapter, with which limits, and every pipeline,
+//! created once.
+
+use crate::error::{Error, Result};
+use crate::gpu::shaders::Pipelines;
+
+/// What an adapter is, for printing and for choosing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterReport {
+    /// The adapter's name, e.g. "NVIDIA H100 80GB HBM3" or "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// The graphics API: "Vulkan", "Metal", "Dx12" or "Gl".
+    pub backend: String,
+    /// wgpu's device type: "DiscreteGpu", "IntegratedGpu", "VirtualGpu", "Cpu", "Other".
+    pub device_type: String,
+    /// The driver and its version, where the adapter says.
+    pub driver: String,
+    /// A software rasteriser (llvmpipe, WARP, SwiftShader): runs the shaders
+    /// on the CPU, about 100 times slower than neurona's CPU path.
+    pub software: bool,
+}
+
+impl AdapterReport {
+    fn of(info: &wgpu::AdapterInfo) -> Self {
+        let driver = [info.driver.as_str(), info.driver_info.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        AdapterReport {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver,
+            software: info.device_type == wgpu::DeviceType::Cpu,
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.software {
+            "software"
+        } else {
+            "hardware"
+        };
+        write!(f, "{} ({}, {kind})", self.name, self.backend)
+    }
+}
+
+/// Settings for opening a GPU device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Take a software adapter (llvmpipe) when no hardware one exists.
+    pub allow_software: bool,
+    /// Ask the device for at most this many workgroups per grid dimension
+    /// (instead of the adapter's own limit): lets tests run the grid folding
+    /// that layers with millions of rows need, at small sizes.
+    pub max_workgroups_per_dimension: Option<u32>,
+}
+
+/// An open GPU device with neurona's pipelines.
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) pipelines: Pipelines,
+    pub(crate) limits: wgpu::Limits,
+    report: AdapterReport,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.report)
+            .finish()
+    }
+}
+
+/// How much an adapter is preferred: hardware before software, discrete
+/// before integrated, and the native APIs before GL.
+fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let api = match info.backend {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
+    };
+    (kind, api)
+}
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    // Validation layers cost time and print to stderr; wgpu's own checks
+    // stay on.
+    desc.flags = wgpu::InstanceFlags::empty().with_env();
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter wgpu finds (on the backends `WGPU_BACKEND` allows, all by
+/// default), best first.
+pub fn adapters() -> Vec<AdapterReport> {
+    let mut found = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    found.sort_by_key(|a| rank(&a.get_info()));
+    found
+        .iter()
+        .map(|a| AdapterReport::of(&a.get_info()))
+        .collect()
+}
+
+impl GpuContext {
+    /// Open the best adapter: a hardware one if any, else (when
+    /// `options.allow_software`) a software one. Requests the adapter's own
+    /// limits, not wgpu's defaults, so large layers fit.
+    pub fn new(options: &GpuOptions) -> Result<Self> {
+        let instance = instance();
+        let mut found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        found.sort_by_key(|a| rank(&a.get_info()));
+        let names: Vec<String> = found
+            .iter()
+            .map(|a| AdapterReport::of(&a.get_info()).to_string())
+            .collect();
+        let adapter = found
+            .into_iter()
+            .find(|a| options.allow_software || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            .ok_or_else(|| {
+                Error::NoAdapter(if names.is_empty() {
+                    "no GPU adapter found (on Linux without a GPU, install Mesa's Vulkan driver: apt-get install mesa-vulkan-drivers)".into()
+                } else {
+                    format!("no hardware GPU adapter found, only {}", names.join(", "))
+                })
+            })?;
+        let report = AdapterReport::of(&adapter.get_info());
+
+        let mut limits = adapter.limits();
+        if let Some(max) = options.max_workgroups_per_dimension {
+            limits.max_compute_workgroups_per_dimension =
+                limits.max_compute_workgroups_per_dimension.min(max.max(1));
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("neurona"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("could not open {report}: {e}")))?;
+        let pipelines = Pipelines::new(&device);
+        Ok(GpuContext {
+            device,
+            queue,
+            pipelines,
+            limits,
+            report,
+        })
+    }
+
+    /// The adapter this device runs on.
+    pub fn adapter(&self) -> &AdapterReport {
+        &self.report
+    }
+
+    /// The limits that decide what fits: (largest buffer, largest storage
+    /// binding, workgroups per dimension), in bytes and groups.
+    pub fn limits(&self) -> (u64, u64, u32) {
+        (
+            self.limits.max_buffer_size,
+            self.limits.max_storage_buffer_binding_size,
+            self.limits.max_compute_workgroups_per_dimension,
+        )
+    }
+}

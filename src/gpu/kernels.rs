@@ -1,0 +1,499 @@
+//! Dispatching the kernels: grid sizes (folded to the device's limit), the
+//! per-step uniform slots, bind groups, and one-shot calls of each kernel
+//! that mirror the CPU functions of the same name (for parity tests and
+//! benchmarks; training keeps everything resident, see `gpu::train`).
+
+use crate::activation::{Activation, SigmoidDerivative};
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::gpu::shaders::{ELEMENTWISE_GROUP, LayerParams, MatmulPipelines, StepParams, tile_for};
+use crate::loss::Loss;
+
+/// Workgroup counts `(x, y, z)` for `groups` workgroups, folded so that no
+/// dimension exceeds `max`; kernels rebuild the linear index with
+/// `group_index` and skip the few past the end.
+pub fn fold_grid(groups: u64, max: u32) -> Result<(u32, u32, u32)> {
+    let max = max.max(1) as u64;
+    let x = groups.clamp(1, max);
+    let rest = groups.div_ceil(x).max(1);
+    let y = rest.min(max);
+    let z = rest.div_ceil(y);
+    if z > max {
+        return Err(Error::GpuLimit(format!(
+            "{groups} workgroups do not fit a {max} x {max} x {max} grid"
+        )));
+    }
+    Ok((x as u32, y as u32, z as u32))
+}
+
+/// What a dispatch covers, so its grid can follow the step's row count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Work {
+    /// A matmul.wgsl product of `m x n` outputs, `m: None` meaning the
+    /// step's rows.
+    Matmul { m: Option<u32>, n: u32 },
+    /// One invocation per element of a `rows x cols` matrix.
+    Elementwise { cols: u32 },
+    /// One workgroup.
+    Single,
+}
+
+impl Work {
+    /// Workgroups for a step of `rows` rows.
+    pub fn groups(self, rows: u32) -> u64 {
+        match self {
+            Work::Matmul { m, n } => {
+                let m = m.unwrap_or(rows);
+                let tile = tile_for(m, n).tile as u64;
+                (m as u64).div_ceil(tile) * (n as u64).div_ceil(tile)
+            }
+            Work::Elementwise { cols } => {
+                (rows as u64 * cols as u64).div_ceil(ELEMENTWISE_GROUP as u64)
+            }
+            Work::Single => 1,
+        }
+    }
+}
+
+/// Which pipeline a kernel runs: one, or matmul.wgsl in the tile shape that
+/// suits each step's size.
+#[derive(Clone)]
+pub(crate) enum Pipeline {
+    Single(wgpu::ComputePipeline),
+    Matmul(MatmulPipelines),
+}
+
+impl From<&wgpu::ComputePipeline> for Pipeline {
+    fn from(p: &wgpu::ComputePipeline) -> Self {
+        Pipeline::Single(p.clone())
+    }
+}
+
+impl From<&MatmulPipelines> for Pipeline {
+    fn from(p: &MatmulPipelines) -> Self {
+        Pipeline::Matmul(p.clone())
+    }
+}
+
+/// One recorded kernel: its pipeline, buffers and grid.
+pub(crate) struct Kernel {
+    pub pipeline: Pipeline,
+    pub bind_group: wgpu::BindGroup,
+    pub work: Work,
+    // Kept alive with the bind group.
+    _params: wgpu::Buffer,
+}
+
+impl Kernel {
+    /// Record this kernel for a step of `rows` rows whose parameters sit in
+    /// slot `slot` of `steps`.
+    pub fn record(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::ComputePass,
+        steps: &StepSlots,
+        slot: usize,
+        rows: u32,
+    ) -> Result<()> {
+        let (x, y, z) = fold_grid(
+            self.work.groups(rows),
+            ctx.limits.max_compute_workgroups_per_dimension,
+        )?;
+        let pipeline = match (&self.pipeline, self.work) {
+            (Pipeline::Matmul(p), Work::Matmul { m, n }) => p.get(tile_for(m.unwrap_or(rows), n)),
+            (Pipeline::Single(p), _) => p,
+            (Pipeline::Matmul(p), _) => &p.large,
+        };
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.set_bind_group(1, &steps.bind_group, &[steps.offset(slot)]);
+        pass.dispatch_workgroups(x, y, z);
+        Ok(())
+    }
+}
+
+impl GpuContext {
+    /// A kernel over buffers `a`, `b`, `c` (read-write) and `aux`, with
+    /// `params` in its uniform.
+    pub(crate) fn kernel(
+        &self,
+        pipeline: impl Into<Pipeline>,
+        buffers: [&wgpu::Buffer; 3],
+        aux: Option<&wgpu::Buffer>,
+        params: LayerParams,
+        work: Work,
+    ) -> Kernel {
+        let uniform = self.uniform_from("layer params", &params);
+        let aux = aux.unwrap_or(&self.pipelines.unused);
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .copied()
+            .chain([aux, &uniform])
+            .enumerate()
+            .map(|(i, buffer)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("kernel buffers"),
+            layout: &self.pipelines.group0,
+            entries: &entries,
+        });
+        Kernel {
+            pipeline: pipeline.into(),
+            bind_group,
+            work,
+            _params: uniform,
+        }
+    }
+}
+
+/// The per-step uniform: `capacity` slots of [`StepParams`], spaced at the
+/// device's uniform offset alignment, bound once with a dynamic offset.
+pub(crate) struct StepSlots {
+    buffer: wgpu::Buffer,
+    pub bind_group: wgpu::BindGroup,
+    stride: u64,
+    pub capacity: usize,
+}
+
+impl StepSlots {
+    pub fn new(ctx: &GpuContext, capacity: usize) -> Self {
+        let stride = (ctx.limits.min_uniform_buffer_offset_alignment as u64)
+            .max(std::mem::size_of::<StepParams>() as u64);
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("step params"),
+            size: stride * capacity as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("step params"),
+            layout: &ctx.pipelines.group1,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &buffer,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(std::mem::size_of::<StepParams>() as u64),
+                }),
+            }],
+        });
+        StepSlots {
+            buffer,
+            bind_group,
+            stride,
+            capacity,
+        }
+    }
+
+    /// Write `steps` into slots 0.. (takes effect at the next submit).
+    pub fn write(&self, ctx: &GpuContext, steps: &[StepParams]) {
+        assert!(steps.len() <= self.capacity);
+        let mut bytes = vec![0u8; self.stride as usize * steps.len()];
+        for (i, s) in steps.iter().enumerate() {
+            let at = i * self.stride as usize;
+            bytes[at..at + std::mem::size_of::<StepParams>()]
+                .copy_from_slice(bytemuck::bytes_of(s));
+        }
+        ctx.queue.write_buffer(&self.buffer, 0, &bytes);
+    }
+
+    pub fn offset(&self, slot: usize) -> u32 {
+        (slot as u64 * self.stride) as u32
+    }
+}
+
+/// Sizes that reach a kernel as u32, checked.
+pub(crate) fn size_u32(what: &str, n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| {
+        Error::GpuLimit(format!(
+            "{what} = {n} is more than a GPU kernel indexes (2^32 - 1)"
+        ))
+    })
+}
+
+/// One-shot calls: upload, one dispatch, read back.
+impl GpuContext {
+    fn run_once(&self, kernel: &Kernel, step: StepParams) -> Result<()> {
+        let steps = StepSlots::new(self, 1);
+        steps.write(self, &[step]);
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            kernel.record(self, &mut pass, &steps, 0, step.rows)?;
+        }
+        self.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    /// GPU twin of [`cpu::matmul_bias_act`](crate::cpu::matmul_bias_act):
+    /// `act(a_in . w + bias)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul_bias_act(
+        &self,
+        a_in: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        activation: Activation,
+        rows: usize,
+        n_in: usize,
+        n_out: usize,
+    ) -> Result<Vec<f32>> {
+        let w_aug: Vec<f32> = w[..n_in * n_out]
+            .iter()
+            .chain(bias.unwrap_or(&[]))
+            .copied()
+            .collect();
+        let a = self.storage_from("a_in", &a_in[..rows * n_in])?;
+        let b = self.storage_from("w", &w_aug)?;
+        let c = self.storage_zeroed("out", rows * n_out)?;
+        let params = LayerParams {
+            n_in: size_u32("n_in", n_in)?,
+            n_out: size_u32("n_out", n_out)?,
+            has_bias: bias.is_some() as u32,
+            act: activation.gpu_id(),
+            ..Default::default()
+        };
+        let work = Work::Matmul {
+            m: None,
+            n: params.n_out,
+        };
+        let k = self.kernel(&self.pipelines.forward, [&a, &b, &c], None, params, work);
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                ..Default::default()
+            },
+        )?;
+        Ok(self.read_back(&[(&c, rows * n_out)])?.remove(0))
+    }
+
+    /// GPU twin of [`cpu::hidden_delta`](crate::cpu::hidden_delta):
+    /// `(d_next . w_nextᵀ) ⊙ act'(a)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn hidden_delta(
+        &self,
+        d_next: &[f32],
+        w_next: &[f32],
+        a: &[f32],
+        activation: Activation,
+        sigmoid: SigmoidDerivative,
+        rows: usize,
+        n: usize,
+        n_next: usize,
+    ) -> Result<Vec<f32>> {
+        let dn = self.storage_from("d_next", &d_next[..rows * n_next])?;
+        let wn = self.storage_from("w_next", &w_next[..n * n_next])?;
+        let act = self.storage_from("a", &a[..rows * n])?;
+        let d = self.storage_zeroed("d", rows * n)?;
+        let params = LayerParams {
+            n_out: size_u32("n", n)?,
+            n_next: size_u32("n_next", n_next)?,
+            act: activation.gpu_id(),
+            sigmoid_rule: sigmoid_id(sigmoid),
+            ..Default::default()
+        };
+        let work = Work::Matmul {
+            m: None,
+            n: params.n_out,
+        };
+        let k = self.kernel(
+            &self.pipelines.hidden_delta,
+            [&dn, &wn, &d],
+            Some(&act),
+            params,
+            work,
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                ..Default::default()
+            },
+        )?;
+        Ok(self.read_back(&[(&d, rows * n)])?.remove(0))
+    }
+
+    /// GPU twin of [`cpu::sgd_update`](crate::cpu::sgd_update): returns
+    /// `w − step · a_inᵀ . delta` and `bias − step · Σ_rows delta`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sgd_update(
+        &self,
+        w: &[f32],
+        bias: Option<&[f32]>,
+        a_in: &[f32],
+        delta: &[f32],
+        rows: usize,
+        n_in: usize,
+        n_out: usize,
+        step: f32,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let w_aug: Vec<f32> = w[..n_in * n_out]
+            .iter()
+            .chain(bias.unwrap_or(&[]))
+            .copied()
+            .collect();
+        let a = self.storage_from("a_in", &a_in[..rows * n_in])?;
+        let d = self.storage_from("delta", &delta[..rows * n_out])?;
+        let wb = self.storage_from("w", &w_aug)?;
+        let has_bias = bias.is_some() as u32;
+        let params = LayerParams {
+            n_in: size_u32("n_in", n_in)?,
+            n_out: size_u32("n_out", n_out)?,
+            has_bias,
+            ..Default::default()
+        };
+        let work = Work::Matmul {
+            m: Some(params.n_in + has_bias),
+            n: params.n_out,
+        };
+        let k = self.kernel(
+            &self.pipelines.sgd_update,
+            [&a, &d, &wb],
+            None,
+            params,
+            work,
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                scale: step,
+                ..Default::default()
+            },
+        )?;
+        let mut all = self.read_back(&[(&wb, w_aug.len())])?.remove(0);
+        let b = bias.map(|_| all.split_off(n_in * n_out));
+        Ok((all, b))
+    }
+
+    /// GPU twin of [`cpu::output_delta`](crate::cpu::output_delta).
+    #[allow(clippy::too_many_arguments)]
+    pub fn output_delta(
+        &self,
+        y_hat: &[f32],
+        y: &[f32],
+        loss: Loss,
+        activation: Activation,
+        sigmoid: SigmoidDerivative,
+        rows: usize,
+        n_out: usize,
+    ) -> Result<Vec<f32>> {
+        let p = self.storage_from("y_hat", &y_hat[..rows * n_out])?;
+        let t = self.storage_from("y", &y[..rows * n_out])?;
+        let d = self.storage_zeroed("delta", rows * n_out)?;
+        let params = output_params(n_out, loss, activation, sigmoid)?;
+        let work = Work::Elementwise { cols: params.n_out };
+        let k = self.kernel(
+            &self.pipelines.output_delta,
+            [&p, &t, &d],
+            None,
+            params,
+            work,
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                ..Default::default()
+            },
+        )?;
+        Ok(self.read_back(&[(&d, rows * n_out)])?.remove(0))
+    }
+
+    /// The batch's loss summed over rows and outputs, reduced on the GPU
+    /// (the CPU's [`Loss::sum`]).
+    pub fn loss_sum(
+        &self,
+        y_hat: &[f32],
+        y: &[f32],
+        loss: Loss,
+        rows: usize,
+        n_out: usize,
+    ) -> Result<f32> {
+        let p = self.storage_from("y_hat", &y_hat[..rows * n_out])?;
+        let t = self.storage_from("y", &y[..rows * n_out])?;
+        let out = self.storage_zeroed("loss", 1)?;
+        let params = output_params(n_out, loss, Activation::Sigmoid, SigmoidDerivative::Exact)?;
+        let k = self.kernel(
+            &self.pipelines.loss,
+            [&p, &t, &out],
+            None,
+            params,
+            Work::Single,
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                ..Default::default()
+            },
+        )?;
+        Ok(self.read_back(&[(&out, 1)])?[0][0])
+    }
+
+    /// Rows `idx[offset..offset + rows]` of `src` (`cols` wide), gathered.
+    pub fn gather(
+        &self,
+        src: &[f32],
+        cols: usize,
+        idx: &[u32],
+        offset: usize,
+        rows: usize,
+    ) -> Result<Vec<f32>> {
+        let s = self.storage_from("src", src)?;
+        let i = self.storage_from("idx", idx)?;
+        let d = self.storage_zeroed("dst", rows * cols)?;
+        let params = LayerParams {
+            cols: size_u32("cols", cols)?,
+            ..Default::default()
+        };
+        let k = self.kernel(
+            &self.pipelines.gather,
+            [&s, &i, &d],
+            None,
+            params,
+            Work::Elementwise { cols: params.cols },
+        );
+        let step = StepParams {
+            rows: size_u32("rows", rows)?,
+            index_offset: size_u32("offset", offset)?,
+            ..Default::default()
+        };
+        self.run_once(&k, step)?;
+        Ok(self.read_back(&[(&d, rows * cols)])?.remove(0))
+    }
+}
+
+pub(crate) fn sigmoid_id(rule: SigmoidDerivative) -> u32 {
+    match rule {
+        SigmoidDerivative::Exact => 0,
+        SigmoidDerivative::NotebookOneMinusS => 1,
+    }
+}
+
+pub(crate) fn loss_id(loss: Loss) -> u32 {
+    match loss {
+        Loss::Mse => 0,
+        Loss::Bce => 1,
+    }
+}
+
+/// Parameters of the output-delta and loss kernels.
+pub(crate) fn output_params(
+    n_out: usize,
+    loss: Loss,
+    activation: Activation,
+    sigmoid: SigmoidDerivative,
+) -> Result<LayerParams> {
+    Ok(LayerParams {
+        n_out: size_u32("n_out", n_out)?,
+        act: activation.gpu_id(),
+        sigmoid_rule: sigmoid_id(sigmoid),
+        loss: loss_id(loss),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,19 @@
+//! The GPU path: WGSL compute shaders (shaders/) through wgpu, on Vulkan,
+//! Metal, DX12 or GL.
+//!
+//! - [`context`](GpuContext): choosing the adapter, the device and its
+//!   limits, pipelines built once.
+//! - `shaders`: the WGSL sources and the pipeline layout they share.
+//! - `kernels`: dispatching (grids folded to the device's limit), and
+//!   one-shot calls of each kernel named like their CPU twins in
+//!   [`crate::cpu`], for parity tests and benchmarks.
+//! - `buffers`: upload, limits, readback.
+//! - `train`: a whole training run resident on the GPU.
+
+mod buffers;
+mod context;
+pub mod kernels;
+mod shaders;
+pub(crate) mod train;
+
+pub use context::{AdapterReport, GpuContext, GpuOptions, adapters};

@@ -1,0 +1,469 @@
+//! Training on the GPU: the whole data set, every weight, activation and
+//! delta resident in GPU buffers; pipelines, buffers and bind groups made
+//! once per run; many steps recorded into each submit.
+//!
+//! A step is, in one compute pass: gather the batch's rows (unless the batch
+//! is the whole data set in order), forward through every layer, the batch
+//! loss into a slot of a small buffer, the output delta, the hidden deltas
+//! from the last layer down, then the update of every layer. After each
+//! submit that small buffer (4 bytes a step) is read back for the report and
+//! to stop on a NaN or infinite loss; the weights are read back at the end.
+
+use std::time::Instant;
+
+use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::gpu::kernels::{Kernel, StepSlots, Work, output_params, sigmoid_id, size_u32};
+use crate::gpu::shaders::{LayerParams, StepParams};
+use crate::layer::Layer;
+use crate::matrix::Matrix;
+use crate::network::Network;
+use crate::train::{Progress, TrainConfig, TrainReport};
+
+/// Most steps recorded into one submit.
+const MAX_STEPS_PER_SUBMIT: usize = 1024;
+/// Work per submit to aim for, so a big network's submit stays well under a
+/// second (drivers may reset a GPU that runs one much longer).
+const FLOP_PER_SUBMIT: f64 = 1e11;
+/// Row indices the index buffer holds at most for shuffled epochs (64 MiB).
+const MAX_SHUFFLED_INDICES: usize = 1 << 24;
+
+/// One planned step: which epoch, and which rows of its order.
+#[derive(Debug, Clone, Copy)]
+struct PlannedStep {
+    epoch: usize,
+    start: usize,
+    rows: usize,
+}
+
+/// Everything a run keeps on the GPU.
+struct Run<'a> {
+    ctx: &'a GpuContext,
+    n: usize,
+    batch: usize,
+    order: BatchOrder,
+    index: wgpu::Buffer,
+    epoch_slots: usize,
+    steps: StepSlots,
+    losses: wgpu::Buffer,
+    weights: Vec<wgpu::Buffer>,
+    gather_x: Option<Kernel>,
+    gather_y: Option<Kernel>,
+    forward: Vec<Kernel>,
+    loss: Kernel,
+    output_delta: Kernel,
+    hidden_delta: Vec<Kernel>,
+    update: Vec<Kernel>,
+}
+
+/// A layer's weights with its bias as one more row: the layout the kernels use.
+fn augmented(layer: &Layer) -> Vec<f32> {
+    layer
+        .weights
+        .iter()
+        .chain(layer.bias.iter().flatten())
+        .copied()
+        .collect()
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        ctx: &'a GpuContext,
+        net: &Network,
+        x: &Matrix,
+        y: &Matrix,
+        config: &TrainConfig,
+        steps_per_submit: usize,
+    ) -> Result<Self> {
+        let n = x.rows();
+        let batch = config.batch_size.unwrap_or(n).min(n);
+        let gather = !(config.order == BatchOrder::InOrder && batch == n);
+        let layers = net.layers();
+        let (n_in, n_out) = (x.cols(), y.cols());
+        size_u32("batch rows", batch)?;
+        size_u32("data rows", n)?;
+
+        let x_all = ctx.storage_from("inputs", x.as_slice())?;
+        let y_all = ctx.storage_from("targets", y.as_slice())?;
+        // Region 0 of the index buffer is file order; regions 1.. hold the
+        // permutations of the epochs a submit covers.
+        let epoch_slots = match config.order {
+            BatchOrder::InOrder => 0,
+            BatchOrder::Shuffled { .. } => {
+                let steps_per_epoch = n.div_ceil(batch);
+                (steps_per_submit / steps_per_epoch + 2).min((MAX_SHUFFLED_INDICES / n).max(1))
+            }
+        };
+        let identity: Vec<u32> = (0..n as u32).collect();
+        let index = ctx.storage_from("row indices", &identity)?;
+        let index = if epoch_slots > 0 {
+            let buffer = ctx.storage_zeroed("row indices", n * (1 + epoch_slots))?;
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(&index, 0, &buffer, 0, 4 * n as u64);
+            ctx.queue.submit([encoder.finish()]);
+            buffer
+        } else {
+            index
+        };
+
+        let (x_in, y_in) = if gather {
+            (
+                ctx.storage_zeroed("batch inputs", batch * n_in)?,
+                ctx.storage_zeroed("batch targets", batch * n_out)?,
+            )
+        } else {
+            (x_all.clone(), y_all.clone())
+        };
+        let p = &ctx.pipelines;
+        let (gather_x, gather_y) = if gather {
+            let kx = LayerParams {
+                cols: n_in as u32,
+                ..Default::default()
+            };
+            let ky = LayerParams {
+                cols: n_out as u32,
+                ..Default::default()
+            };
+            (
+                Some(ctx.kernel(
+                    &p.gather,
+                    [&x_all, &index, &x_in],
+                    None,
+                    kx,
+                    Work::Elementwise { cols: kx.cols },
+                )),
+                Some(ctx.kernel(
+                    &p.gather,
+                    [&y_all, &index, &y_in],
+                    None,
+                    ky,
+                    Work::Elementwise { cols: ky.cols },
+                )),
+            )
+        } else {
+            (None, None)
+        };
+
+        let mut weights = Vec::new();
+        let mut acts = Vec::new();
+        let mut deltas = Vec::new();
+        for (l, layer) in layers.iter().enumerate() {
+            weights.push(ctx.storage_from(&format!("layer {} weights", l + 1), &augmented(layer))?);
+            acts.push(ctx.storage_zeroed(
+                &format!("layer {} activations", l + 1),
+                batch * layer.outputs,
+            )?);
+            deltas.push(
+                ctx.storage_zeroed(&format!("layer {} deltas", l + 1), batch * layer.outputs)?,
+            );
+        }
+        let params = |l: usize| -> Result<LayerParams> {
+            let layer = &layers[l];
+            Ok(LayerParams {
+                n_in: size_u32("layer inputs", layer.inputs)?,
+                n_out: size_u32("layer outputs", layer.outputs)?,
+                has_bias: layer.bias.is_some() as u32,
+                act: layer.activation.gpu_id(),
+                n_next: layers.get(l + 1).map_or(0, |next| next.outputs as u32),
+                sigmoid_rule: sigmoid_id(config.sigmoid_derivative),
+                ..Default::default()
+            })
+        };
+        let last = layers.len() - 1;
+        let mut forward = Vec::new();
+        let mut update = Vec::new();
+        let mut hidden_delta = Vec::new();
+        for l in 0..layers.len() {
+            let pl = params(l)?;
+            let input = if l == 0 { &x_in } else { &acts[l - 1] };
+            forward.push(ctx.kernel(
+                &p.forward,
+                [input, &weights[l], &acts[l]],
+                None,
+                pl,
+                Work::Matmul {
+                    m: None,
+                    n: pl.n_out,
+                },
+            ));
+            let m = Some(pl.n_in + pl.has_bias);
+            update.push(ctx.kernel(
+                &p.sgd_update,
+                [input, &deltas[l], &weights[l]],
+                None,
+                pl,
+                Work::Matmul { m, n: pl.n_out },
+            ));
+            if l < last {
+                let hd = [&deltas[l + 1], &weights[l + 1], &deltas[l]];
+                hidden_delta.push(ctx.kernel(
+                    &p.hidden_delta,
+                    hd,
+                    Some(&acts[l]),
+                    pl,
+                    Work::Matmul {
+                        m: None,
+                        n: pl.n_out,
+                    },
+                ));
+            }
+        }
+        let out = &layers[last];
+        let op = output_params(
+            out.outputs,
+            config.loss,
+            out.activation,
+            config.sigmoid_derivative,
+        )?;
+        let losses = ctx.storage_zeroed("step losses", steps_per_submit)?;
+        let loss = ctx.kernel(
+            &p.loss,
+            [&acts[last], &y_in, &losses],
+            None,
+            op,
+            Work::Single,
+        );
+        let output_delta = ctx.kernel(
+            &p.output_delta,
+            [&acts[last], &y_in, &deltas[last]],
+            None,
+            op,
+            Work::Elementwise { cols: op.n_out },
+        );
+        Ok(Run {
+            ctx,
+            n,
+            batch,
+            order: config.order,
+            index,
+            epoch_slots,
+            steps: StepSlots::new(ctx, steps_per_submit),
+            losses,
+            weights,
+            gather_x,
+            gather_y,
+            forward,
+            loss,
+            output_delta,
+            hidden_delta,
+            update,
+        })
+    }
+
+    /// Record and submit `plan` (at most one submit's worth, spanning at most
+    /// `epoch_slots` epochs when shuffled), training when `train` is set or
+    /// only evaluating the loss otherwise; returns each step's loss sum.
+    fn submit(&self, plan: &[PlannedStep], config: &TrainConfig, train: bool) -> Result<Vec<f32>> {
+        let ctx = self.ctx;
+        let first_epoch = plan.first().map_or(0, |s| s.epoch);
+        if train && let BatchOrder::Shuffled { seed } = self.order {
+            let last_epoch = plan.last().map_or(0, |s| s.epoch);
+            for e in first_epoch..=last_epoch {
+                let order = shuffled_order(self.n, seed, e as u64);
+                let at = 4 * (self.n * (1 + e - first_epoch)) as u64;
+                ctx.queue
+                    .write_buffer(&self.index, at, bytemuck::cast_slice(&order));
+            }
+        }
+        let params: Vec<StepParams> = plan
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let region = match self.order {
+                    BatchOrder::Shuffled { .. } if train => 1 + s.epoch - first_epoch,
+                    _ => 0,
+                };
+                StepParams {
+                    rows: s.rows as u32,
+                    index_offset: (region * self.n + s.start) as u32,
+                    scale: config.step_size(s.rows),
+                    loss_slot: i as u32,
+                }
+            })
+            .collect();
+        self.steps.write(ctx, &params);
+
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for (slot, s) in plan.iter().enumerate() {
+                let rows = s.rows as u32;
+                let mut record = |k: &Kernel| k.record(ctx, &mut pass, &self.steps, slot, rows);
+                if let (Some(gx), Some(gy)) = (&self.gather_x, &self.gather_y) {
+                    record(gx)?;
+                    record(gy)?;
+                }
+                for k in &self.forward {
+                    record(k)?;
+                }
+                record(&self.loss)?;
+                if train {
+                    record(&self.output_delta)?;
+                    // Every delta before any update: they all use this
+                    // step's weights.
+                    for k in self.hidden_delta.iter().rev() {
+                        record(k)?;
+                    }
+                    for k in &self.update {
+                        record(k)?;
+                    }
+                }
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+        Ok(ctx.read_back(&[(&self.losses, plan.len())])?.remove(0))
+    }
+
+    /// Mean loss over the whole data set, in batches, in file order.
+    fn mean_loss(&self, config: &TrainConfig) -> Result<f64> {
+        let plan: Vec<PlannedStep> = batch_ranges(self.n, self.batch)
+            .map(|(s, e)| PlannedStep {
+                epoch: 0,
+                start: s,
+                rows: e - s,
+            })
+            .collect();
+        let mut total = 0.0;
+        for chunk in plan.chunks(self.steps.capacity) {
+            total += self
+                .submit(chunk, config, false)?
+                .iter()
+                .map(|v| *v as f64)
+                .sum::<f64>();
+        }
+        Ok(total / self.n as f64)
+    }
+
+    fn upload_weights(&self, layers: &[Layer]) {
+        for (buffer, layer) in self.weights.iter().zip(layers) {
+            self.ctx
+                .queue
+                .write_buffer(buffer, 0, bytemuck::cast_slice(&augmented(layer)));
+        }
+    }
+
+    fn download_weights(&self, layers: &mut [Layer]) -> Result<()> {
+        let sizes: Vec<(&wgpu::Buffer, usize)> = self
+            .weights
+            .iter()
+            .zip(layers.iter())
+            .map(|(b, l)| (b, l.weights.len() + l.bias.as_ref().map_or(0, Vec::len)))
+            .collect();
+        for (values, layer) in self.ctx.read_back(&sizes)?.into_iter().zip(layers) {
+            let (w, b) = values.split_at(layer.weights.len());
+            layer.weights.copy_from_slice(w);
+            if let Some(bias) = &mut layer.bias {
+                bias.copy_from_slice(b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Split `plan` into submits: at most `capacity` steps and, when
+    /// shuffled, at most `epoch_slots` epochs each.
+    fn submits<'p>(&self, plan: &'p [PlannedStep]) -> Vec<&'p [PlannedStep]> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < plan.len() {
+            let mut end = start + 1;
+            while end < plan.len()
+                && end - start < self.steps.capacity
+                && (self.epoch_slots == 0 || plan[end].epoch - plan[start].epoch < self.epoch_slots)
+            {
+                end += 1;
+            }
+            out.push(&plan[start..end]);
+            start = end;
+        }
+        out
+    }
+}
+
+/// Floating-point work of one training step (2·M·N·K per product, three
+/// products a layer), to size submits.
+fn flop_per_step(net: &Network, rows: usize) -> f64 {
+    net.layers()
+        .iter()
+        .map(|l| 6.0 * rows as f64 * l.inputs as f64 * l.outputs as f64)
+        .sum()
+}
+
+/// Train `net` on the GPU (the same rule as the CPU path, see `crate::train`).
+pub(crate) fn train(
+    ctx: &GpuContext,
+    net: &mut Network,
+    x: &Matrix,
+    y: &Matrix,
+    config: &TrainConfig,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<TrainReport> {
+    let start_time = Instant::now();
+    config.check(net)?;
+    config.check_data(net, x, y)?;
+    let n = x.rows();
+    let batch = config.batch_size.unwrap_or(n).min(n);
+    let per_submit =
+        ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
+    let run = Run::new(ctx, net, x, y, config, per_submit)?;
+
+    let plan: Vec<PlannedStep> = (0..config.epochs)
+        .flat_map(|epoch| {
+            batch_ranges(n, batch).map(move |(s, e)| PlannedStep {
+                epoch,
+                start: s,
+                rows: e - s,
+            })
+        })
+        .collect();
+    let mut history = Vec::new();
+    let mut done = 0usize;
+    let mut diverged = None;
+    'outer: for chunk in run.submits(&plan) {
+        let sums = run.submit(chunk, config, true)?;
+        for (s, sum) in chunk.iter().zip(sums) {
+            let step = done;
+            let loss = sum as f64 / s.rows as f64;
+            if !loss.is_finite() {
+                diverged = Some((step, loss));
+                break 'outer;
+            }
+            if config.report_every > 0 && step.is_multiple_of(config.report_every) {
+                let p = Progress {
+                    step,
+                    epoch: s.epoch,
+                    loss,
+                };
+                on_progress(&p);
+                history.push(p);
+            }
+            done += 1;
+        }
+    }
+
+    let final_loss = match diverged {
+        None => run.mean_loss(config)?,
+        Some(_) => f64::NAN,
+    };
+    if let Some((step, loss)) =
+        diverged.or((!final_loss.is_finite()).then_some((plan.len(), final_loss)))
+    {
+        // The update of step − 1 broke the run. Runs are deterministic, so
+        // replaying the steps before it from the start gives the network as
+        // it was before that update, bit for bit.
+        let broken = step.saturating_sub(1);
+        run.upload_weights(net.layers());
+        for chunk in run.submits(&plan[..broken]) {
+            run.submit(chunk, config, true)?;
+        }
+        run.download_weights(net.layers_mut())?;
+        return Err(Error::Diverged { step: broken, loss });
+    }
+    run.download_weights(net.layers_mut())?;
+    Ok(TrainReport {
+        history,
+        steps: plan.len(),
+        final_loss,
+        elapsed: start_time.elapsed(),
+    })
+}
