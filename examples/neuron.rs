@@ -10,10 +10,12 @@
 //! on two messages.
 //!
 //! ```text
-//! cargo run --release --example neuron
+//! cargo run --release --example neuron [-- --backend cpu|gpu|auto]
 //! ```
 
-use neurona::{BatchOrder, Loss, Matrix, Network, TrainConfig};
+use std::process::ExitCode;
+
+use neurona::{Backend, BatchOrder, Device, Loss, Matrix, Network, TrainConfig};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -33,7 +35,29 @@ fn message(rng: &mut ChaCha8Rng) -> ([f32; 4], f32) {
     )
 }
 
-fn main() -> Result<(), neurona::Error> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), neurona::Error> {
+    let backend = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => Backend::from_env_or(Backend::Auto)?,
+        [flag, value] if flag == "--backend" => value.parse()?,
+        other => {
+            return Err(neurona::Error::Config(format!(
+                "unknown arguments {other:?}; try --backend cpu|gpu|auto"
+            )));
+        }
+    };
+    let device = Device::new(backend)?;
+    println!("device: {device}");
+
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let (xs, ys): (Vec<[f32; 4]>, Vec<[f32; 1]>) = (0..1000)
         .map(|_| {
@@ -62,7 +86,7 @@ fn main() -> Result<(), neurona::Error> {
         .batch_size(32)
         .order(BatchOrder::Shuffled { seed: 7 })
         .epochs(300);
-    let report = neuron.train(&train_x, &train_y, &config)?;
+    let report = neuron.train_on(&device, &train_x, &train_y, &config, |_| {})?;
     println!(
         "trained {neuron} for {} steps in {:.1?}: mean BCE on the training part {:.4}",
         report.steps, report.elapsed, report.final_loss

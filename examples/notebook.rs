@@ -11,11 +11,17 @@
 //! cargo run --release --example notebook                          # correct derivative
 //! cargo run --release --example notebook -- --notebook-derivative # the notebook's 1 - s
 //! cargo run --release --example notebook -- --seed 7              # neurona's own init
+//! cargo run --release --example notebook -- --backend gpu         # on the GPU
 //! ```
+//!
+//! `--backend cpu|gpu|auto` (default auto, or `NEURONA_BACKEND`) picks the
+//! device; the first line printed says which and why.
 
 use std::process::ExitCode;
 
-use neurona::{Activation, Layer, Matrix, Network, SigmoidDerivative, TrainConfig};
+use neurona::{
+    Activation, Backend, Device, Layer, Matrix, Network, SigmoidDerivative, TrainConfig,
+};
 
 /// `sinapsis0` and `sinapsis1` after `np.random.seed(1)`, as f32.
 const SINAPSIS0: [f32; 12] = [
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut notebook_derivative = false;
     let mut seed = None;
+    let mut backend = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -55,14 +62,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 let v = args.next().ok_or("--seed needs a number")?;
                 seed = Some(v.parse::<u64>().map_err(|e| format!("--seed {v}: {e}"))?);
             }
+            "--backend" => {
+                let v = args.next().ok_or("--backend needs cpu, gpu or auto")?;
+                backend = Some(v.parse::<Backend>()?);
+            }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (try --notebook-derivative or --seed N)"
+                    "unknown argument {other:?} (try --notebook-derivative, --seed N, --backend cpu|gpu|auto)"
                 )
                 .into());
             }
         }
     }
+
+    let device = match backend {
+        Some(b) => Device::new(b)?,
+        None => Device::new(Backend::from_env_or(Backend::Auto)?)?,
+    };
+    println!("device: {device}");
 
     // data_entrenamiento_x / data_entrenamiento_y
     let x = Matrix::from_rows(&[[0., 0., 1.], [1., 1., 1.], [1., 0., 1.], [0., 1., 1.]])?;
@@ -113,7 +130,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map(|(p, t)| (t - p).abs())
             .collect();
         println!("Error \n {}", numpy_column(&error));
-        elapsed += net.train(&x, &y, &config)?.elapsed;
+        elapsed += net.train_on(&device, &x, &y, &config, |_| {})?.elapsed;
     }
     let y_hat = net.predict(&x)?;
     println!("Predicciones después de entrenamiento");

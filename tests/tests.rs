@@ -3,6 +3,8 @@
 mod common;
 /// Every error a user can trigger, with its message.
 mod errors;
+/// Every GPU kernel against its CPU twin; whole GPU runs against the CPU.
+mod gpu;
 /// The CPU backward pass against finite differences in f64.
 mod gradcheck;
 /// Each CPU step against the naive oracle.

@@ -1,0 +1,474 @@
+//! Every GPU kernel against its CPU twin, and whole GPU runs against the CPU.
+//!
+//! These run the WGSL kernels for real: on a machine without a GPU, on Mesa's
+//! software Vulkan driver (`apt-get install mesa-vulkan-drivers`). With no
+//! adapter at all each test prints that it skipped the GPU, and fails when
+//! `CI=true`, so CI can never pass without running them.
+//!
+//! Tolerances, GPU against CPU:
+//! - Products (forward, hidden delta, update): 2e-5 absolute + 1e-5
+//!   relative. Both sum up to 130 f32 products of values in [-1, 1], in
+//!   different orders (gemm's blocks against the GPU's 16-wide slices), so
+//!   each result may differ by a few ulps per term.
+//! - Element-wise kernels: 1e-6, the GPU's exp/log against Rust's.
+//! - Whole runs: 1e-4 absolute + 1e-4 relative on the weights after many
+//!   steps, where rounding differences compound (see each test).
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use crate::common::{assert_close, notebook_data, notebook_network, random_matrix};
+use neurona::cpu;
+use neurona::{
+    Activation, Backend, BatchOrder, Device, Error, GpuContext, GpuOptions, Loss, Matrix, Network,
+    SigmoidDerivative, TrainConfig,
+};
+
+/// Say something even when libtest captures the output of passing tests
+/// (it captures the print macros, not direct writes).
+fn announce(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// The GPU device shared by the tests, software adapters included; `None`
+/// (after saying so) when there is none.
+fn gpu() -> Option<&'static Device> {
+    static DEVICE: OnceLock<Option<Device>> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let options = GpuOptions {
+                allow_software: true,
+                ..Default::default()
+            };
+            match Device::gpu(&options) {
+                Ok(d) => {
+                    announce(&format!("GPU tests run on {d}"));
+                    Some(d)
+                }
+                Err(e) => {
+                    announce(&format!("!!! GPU tests SKIPPED, they did not run: {e}"));
+                    None
+                }
+            }
+        })
+        .as_ref()
+        .or_else(|| {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but no GPU adapter: install mesa-vulkan-drivers"
+            );
+            announce("!!! skipped (no GPU adapter)");
+            None
+        })
+}
+
+fn ctx() -> Option<&'static GpuContext> {
+    gpu().and_then(|d| d.gpu_context())
+}
+
+/// A device that allows only 4 workgroups per grid dimension, so every grid
+/// below is folded the way a layer with millions of rows is on a real GPU.
+fn folded() -> Option<&'static GpuContext> {
+    static DEVICE: OnceLock<Option<GpuContext>> = OnceLock::new();
+    gpu()?;
+    DEVICE
+        .get_or_init(|| {
+            let options = GpuOptions {
+                allow_software: true,
+                max_workgroups_per_dimension: Some(4),
+            };
+            Some(GpuContext::new(&options).expect("second device on the same adapter"))
+        })
+        .as_ref()
+}
+
+/// Shapes `(rows, n_in, n_out)`: 1x1, widths that are not multiples of the
+/// 16 or 64 tiles, wide and tall.
+const SHAPES: [(usize, usize, usize); 6] = [
+    (1, 1, 1),
+    (5, 3, 1),
+    (37, 53, 29),
+    (67, 130, 3),
+    (129, 65, 97),
+    (2, 7, 300),
+];
+
+const ATOL: f64 = 2e-5;
+const RTOL: f64 = 1e-5;
+
+fn widen(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|x| *x as f64).collect()
+}
+
+fn check_forward(ctx: &GpuContext, label: &str) {
+    for (seed, &(rows, n_in, n_out)) in SHAPES.iter().enumerate() {
+        let x = random_matrix(seed as u64, rows, n_in, -1.0, 1.0);
+        let w = random_matrix(50 + seed as u64, n_in, n_out, -1.0, 1.0);
+        let b = random_matrix(60 + seed as u64, 1, n_out, -1.0, 1.0);
+        for act in Activation::ALL {
+            for bias in [None, Some(&b[..])] {
+                let mut want = vec![0.0; rows * n_out];
+                cpu::matmul_bias_act(&x, &w, bias, act, &mut want, rows, n_in, n_out);
+                let got = ctx
+                    .matmul_bias_act(&x, &w, bias, act, rows, n_in, n_out)
+                    .unwrap();
+                let name = format!(
+                    "{label} forward {rows}x{n_in}x{n_out} {act} bias={}",
+                    bias.is_some()
+                );
+                assert_close(&name, &got, &widen(&want), ATOL, RTOL);
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_matches_cpu() {
+    let Some(ctx) = ctx() else { return };
+    check_forward(ctx, "");
+}
+
+#[test]
+fn hidden_delta_matches_cpu() {
+    let Some(ctx) = ctx() else { return };
+    for (seed, &(rows, n, n_next)) in SHAPES.iter().enumerate() {
+        let d_next = random_matrix(seed as u64, rows, n_next, -1.0, 1.0);
+        let w_next = random_matrix(70 + seed as u64, n, n_next, -1.0, 1.0);
+        for act in Activation::ALL {
+            for rule in [
+                SigmoidDerivative::Exact,
+                SigmoidDerivative::NotebookOneMinusS,
+            ] {
+                let lo = if act == Activation::Sigmoid {
+                    0.0
+                } else {
+                    -1.0
+                };
+                let mut a = random_matrix(80 + seed as u64, rows, n, lo, 1.0);
+                if act == Activation::Relu {
+                    a.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+                let mut want = vec![0.0; rows * n];
+                cpu::hidden_delta(&d_next, &w_next, &a, act, rule, &mut want, rows, n, n_next);
+                let got = ctx
+                    .hidden_delta(&d_next, &w_next, &a, act, rule, rows, n, n_next)
+                    .unwrap();
+                let name = format!("hidden_delta {rows}x{n}x{n_next} {act} {rule:?}");
+                assert_close(&name, &got, &widen(&want), ATOL, RTOL);
+            }
+        }
+    }
+}
+
+fn check_update(ctx: &GpuContext, label: &str) {
+    for (seed, &(rows, n_in, n_out)) in SHAPES.iter().enumerate() {
+        let a_in = random_matrix(seed as u64, rows, n_in, -1.0, 1.0);
+        let d = random_matrix(90 + seed as u64, rows, n_out, -1.0, 1.0);
+        let w = random_matrix(100 + seed as u64, n_in, n_out, -1.0, 1.0);
+        let b = random_matrix(110 + seed as u64, 1, n_out, -1.0, 1.0);
+        let step = 0.7 / rows as f32;
+        for bias in [None, Some(&b[..])] {
+            let (mut want_w, mut want_b) = (w.clone(), b.clone());
+            let cpu_bias = bias.map(|_| &mut want_b[..]);
+            cpu::sgd_update(&mut want_w, cpu_bias, &a_in, &d, rows, n_in, n_out, step);
+            let (got_w, got_b) = ctx
+                .sgd_update(&w, bias, &a_in, &d, rows, n_in, n_out, step)
+                .unwrap();
+            let name = format!(
+                "{label} sgd_update {rows}x{n_in}x{n_out} bias={}",
+                bias.is_some()
+            );
+            assert_close(&format!("{name} W"), &got_w, &widen(&want_w), ATOL, RTOL);
+            match got_b {
+                Some(got_b) => {
+                    assert_close(&format!("{name} b"), &got_b, &widen(&want_b), ATOL, RTOL)
+                }
+                None => assert!(bias.is_none()),
+            }
+        }
+    }
+}
+
+#[test]
+fn sgd_update_matches_cpu() {
+    let Some(ctx) = ctx() else { return };
+    check_update(ctx, "");
+}
+
+#[test]
+fn output_delta_and_loss_match_cpu() {
+    let Some(ctx) = ctx() else { return };
+    let (rows, n) = (301, 3);
+    let y_hat = random_matrix(1, rows, n, 0.001, 0.999);
+    let y = random_matrix(2, rows, n, 0.0, 1.0);
+    for loss in [Loss::Mse, Loss::Bce] {
+        for act in Activation::ALL {
+            for rule in [
+                SigmoidDerivative::Exact,
+                SigmoidDerivative::NotebookOneMinusS,
+            ] {
+                let mut want = vec![0.0; rows * n];
+                cpu::output_delta(&y_hat, &y, loss, act, rule, &mut want);
+                let got = ctx
+                    .output_delta(&y_hat, &y, loss, act, rule, rows, n)
+                    .unwrap();
+                let name = format!("output_delta {loss} {act} {rule:?}");
+                assert_close(&name, &got, &widen(&want), 1e-6, 1e-5);
+            }
+        }
+        let want = loss.sum(&y_hat, &y);
+        let got = ctx.loss_sum(&y_hat, &y, loss, rows, n).unwrap() as f64;
+        assert!(
+            (got - want).abs() <= 1e-5 * want.abs(),
+            "loss {loss}: GPU {got} CPU {want}"
+        );
+    }
+}
+
+#[test]
+fn gather_takes_the_rows_asked_for() {
+    let Some(ctx) = ctx() else { return };
+    let (rows, cols) = (11, 5);
+    let src = random_matrix(3, rows, cols, -1.0, 1.0);
+    let idx = neurona::shuffled_order(rows, 4, 0);
+    let got = ctx.gather(&src, cols, &idx, 2, 7).unwrap();
+    let want: Vec<f32> = idx[2..9]
+        .iter()
+        .flat_map(|&r| src[r as usize * cols..(r as usize + 1) * cols].to_vec())
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn folded_grids_give_the_same_results() {
+    // Only 4 workgroups per dimension: a 129x97 output needs 6 large tiles,
+    // a 2x300 one 19 small tiles, folded into y.
+    let Some(ctx) = folded() else { return };
+    assert_eq!(ctx.limits().2, 4);
+    check_forward(ctx, "folded");
+    check_update(ctx, "folded");
+    let y_hat = random_matrix(5, 3000, 1, 0.0, 1.0);
+    let y = random_matrix(6, 3000, 1, 0.0, 1.0);
+    let got = ctx
+        .output_delta(
+            &y_hat,
+            &y,
+            Loss::Mse,
+            Activation::Identity,
+            SigmoidDerivative::Exact,
+            3000,
+            1,
+        )
+        .unwrap();
+    let want: Vec<f64> = y_hat.iter().zip(&y).map(|(p, t)| (p - t) as f64).collect();
+    assert_close("folded output_delta (12 groups)", &got, &want, 0.0, 0.0);
+}
+
+#[test]
+fn more_than_65535_workgroups_in_one_dimension() {
+    // 16,777,500 elements at 256 per workgroup: 65,537 workgroups, more
+    // than one dimension of the default limit holds, on the real limit.
+    let Some(ctx) = ctx() else { return };
+    let (rows, n) = (5_592_500, 3);
+    let y_hat: Vec<f32> = (0..rows * n).map(|i| (i % 1000) as f32 * 1e-3).collect();
+    let y: Vec<f32> = (0..rows * n).map(|i| (i % 7) as f32).collect();
+    let got = ctx
+        .output_delta(
+            &y_hat,
+            &y,
+            Loss::Mse,
+            Activation::Identity,
+            SigmoidDerivative::Exact,
+            rows,
+            n,
+        )
+        .unwrap();
+    let bad = got
+        .iter()
+        .zip(y_hat.iter().zip(&y))
+        .position(|(g, (p, t))| *g != p - t);
+    assert_eq!(bad, None, "first wrong element");
+}
+
+fn same_bits(a: &Network, b: &Network) -> bool {
+    let bits = |n: &Network| -> Vec<u32> {
+        n.layers()
+            .iter()
+            .flat_map(|l| {
+                l.weights()
+                    .iter()
+                    .chain(l.bias().unwrap_or(&[]))
+                    .map(|v| v.to_bits())
+            })
+            .collect()
+    };
+    bits(a) == bits(b)
+}
+
+fn assert_networks_close(name: &str, got: &Network, want: &Network, tol: f64) {
+    for (l, (g, w)) in got.layers().iter().zip(want.layers()).enumerate() {
+        assert_close(
+            &format!("{name} layer {} W", l + 1),
+            g.weights(),
+            &widen(w.weights()),
+            tol,
+            tol,
+        );
+        if let (Some(gb), Some(wb)) = (g.bias(), w.bias()) {
+            assert_close(
+                &format!("{name} layer {} b", l + 1),
+                gb,
+                &widen(wb),
+                tol,
+                tol,
+            );
+        }
+    }
+}
+
+#[test]
+fn notebook_on_the_gpu_matches_the_cpu() {
+    let Some(device) = gpu() else { return };
+    let (x, y) = notebook_data();
+    let cfg = TrainConfig::notebook();
+    let mut on_cpu = notebook_network();
+    let cpu_report = on_cpu.train(&x, &y, &cfg).unwrap();
+    let mut on_gpu = notebook_network();
+    let mut seen = Vec::new();
+    let gpu_report = on_gpu
+        .train_on(device, &x, &y, &cfg, |p| seen.push(p.step))
+        .unwrap();
+    // 10,000 steps with learning rate 1 compound rounding differences.
+    assert_networks_close("notebook", &on_gpu, &on_cpu, 1e-4);
+    assert_eq!(seen, (0..10).map(|i| i * 1000).collect::<Vec<_>>());
+    assert_eq!(gpu_report.steps, cpu_report.steps);
+    for (g, c) in gpu_report.history.iter().zip(&cpu_report.history) {
+        assert!(
+            (g.loss - c.loss).abs() <= 1e-6 + 1e-3 * c.loss,
+            "{g:?} vs {c:?}"
+        );
+    }
+    let p = on_gpu.predict(&x).unwrap();
+    let rounded: Vec<f32> = p.as_slice().iter().map(|v| v.round()).collect();
+    assert_eq!(rounded, [0.0, 1.0, 1.0, 0.0]);
+}
+
+/// A net with three hidden layers (relu, sigmoid, relu), widths that cross
+/// the 64 tile, 150 rows in shuffled batches of 64 (the last one 22 rows).
+fn deep() -> (Network, Matrix, Matrix, TrainConfig) {
+    let net = Network::builder(13)
+        .layer(70, Activation::Relu)
+        .layer(33, Activation::Sigmoid)
+        .layer(65, Activation::Relu)
+        .layer(3, Activation::Sigmoid)
+        .build(5)
+        .unwrap();
+    let x = Matrix::new(150, 13, random_matrix(1, 150, 13, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(150, 3, random_matrix(2, 150, 3, 0.0, 1.0)).unwrap();
+    let cfg = TrainConfig::new()
+        .learning_rate(0.2)
+        .batch_size(64)
+        .order(BatchOrder::Shuffled { seed: 8 })
+        .loss(Loss::Bce)
+        .epochs(4);
+    (net, x, y, cfg)
+}
+
+#[test]
+fn deep_network_on_mini_batches_matches_the_cpu() {
+    let Some(device) = gpu() else { return };
+    let (net, x, y, cfg) = deep();
+    let mut on_cpu = net.clone();
+    let cpu_report = on_cpu.train(&x, &y, &cfg).unwrap();
+    let mut on_gpu = net.clone();
+    let gpu_report = on_gpu.train_on(device, &x, &y, &cfg, |_| {}).unwrap();
+    assert_eq!(gpu_report.steps, 12);
+    assert_networks_close("deep", &on_gpu, &on_cpu, 1e-4);
+    assert!((gpu_report.final_loss - cpu_report.final_loss).abs() < 1e-5);
+    assert!(!same_bits(&on_gpu, &net), "training changed nothing");
+}
+
+#[test]
+fn the_same_gpu_run_twice_is_bit_identical() {
+    let Some(device) = gpu() else { return };
+    let (net, x, y, cfg) = deep();
+    let mut a = net.clone();
+    let mut b = net.clone();
+    let ra = a
+        .train_on(device, &x, &y, &cfg.clone().report_every(1), |_| {})
+        .unwrap();
+    let rb = b
+        .train_on(device, &x, &y, &cfg.report_every(1), |_| {})
+        .unwrap();
+    assert!(same_bits(&a, &b));
+    let losses = |r: &neurona::TrainReport| {
+        r.history
+            .iter()
+            .map(|p| p.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(losses(&ra), losses(&rb));
+}
+
+#[test]
+fn divergence_on_the_gpu_rolls_back_like_the_cpu() {
+    let Some(device) = gpu() else { return };
+    let (x, y) = notebook_data();
+    let start = Network::builder(3)
+        .layer(4, Activation::Identity)
+        .layer(1, Activation::Identity)
+        .build(2)
+        .unwrap();
+    let cfg = TrainConfig::new().learning_rate(1e6).epochs(1000);
+    let mut on_cpu = start.clone();
+    let cpu_err = on_cpu.train(&x, &y, &cfg).unwrap_err();
+    let mut on_gpu = start.clone();
+    let gpu_err = on_gpu.train_on(device, &x, &y, &cfg, |_| {}).unwrap_err();
+    let (Error::Diverged { step: cs, .. }, Error::Diverged { step: gs, .. }) = (&cpu_err, &gpu_err)
+    else {
+        panic!("expected divergence on both, got {cpu_err} and {gpu_err}");
+    };
+    assert_eq!(cs, gs);
+    assert_networks_close("rolled back", &on_gpu, &on_cpu, 1e-3);
+}
+
+#[test]
+fn too_large_for_the_gpu_is_an_error_naming_the_limit() {
+    let Some(device) = gpu() else { return };
+    let (_, max_binding, _) = device.gpu_context().unwrap().limits();
+    // A batch of activations one float wider than the largest binding.
+    let width = 8;
+    let rows = (max_binding / 4 / width as u64 + 1) as usize;
+    let mut net = Network::builder(1)
+        .layer(width, Activation::Relu)
+        .build(1)
+        .unwrap();
+    let x = Matrix::new(rows, 1, vec![0.5; rows]).unwrap();
+    let y = Matrix::new(rows, width, vec![0.0; rows * width]).unwrap();
+    let err = net
+        .train_on(device, &x, &y, &TrainConfig::new(), |_| {})
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("max_storage_buffer_binding_size"), "{msg}");
+    assert!(msg.contains(&max_binding.to_string()), "{msg}");
+}
+
+#[test]
+fn backend_choice() {
+    assert_eq!("GPU".parse::<Backend>().unwrap(), Backend::Gpu);
+    assert_eq!(" cpu ".parse::<Backend>().unwrap(), Backend::Cpu);
+    let err = "tpu".parse::<Backend>().unwrap_err().to_string();
+    assert!(
+        err.contains("unknown backend \"tpu\": use cpu, gpu or auto"),
+        "{err}"
+    );
+    let cpu = Device::new(Backend::Cpu).unwrap();
+    assert!(cpu.gpu_context().is_none());
+    // Auto never takes a software adapter; it says why it fell back.
+    let auto = Device::new(Backend::Auto).unwrap();
+    match auto.gpu_context() {
+        Some(ctx) => assert!(!ctx.adapter().software),
+        None => assert!(!auto.reason().is_empty(), "{auto}"),
+    }
+    announce(&format!("Backend::Auto here: {auto}"));
+}
