@@ -290,6 +290,31 @@ fn more_than_65535_workgroups_in_one_dimension() {
     assert_eq!(bad, None, "first wrong element");
 }
 
+#[test]
+fn matmul_past_65535_workgroups_in_one_dimension() {
+    // 1,048,581 rows in 16-row tiles: 65,537 workgroups, on the real limit.
+    let Some(ctx) = ctx() else { return };
+    let (rows, n_in, n_out) = (65_536 * 16 + 5, 3, 1);
+    let x = random_matrix(9, rows, n_in, -1.0, 1.0);
+    let w = [0.5, -0.25, 0.125];
+    let b = [0.1];
+    let got = ctx
+        .matmul_bias_act(&x, &w, Some(&b), Activation::Sigmoid, rows, n_in, n_out)
+        .unwrap();
+    let mut want = vec![0.0; rows];
+    cpu::matmul_bias_act(
+        &x,
+        &w,
+        Some(&b),
+        Activation::Sigmoid,
+        &mut want,
+        rows,
+        n_in,
+        n_out,
+    );
+    assert_close("forward, 65,537 tiles", &got, &widen(&want), 1e-6, 1e-6);
+}
+
 fn same_bits(a: &Network, b: &Network) -> bool {
     let bits = |n: &Network| -> Vec<u32> {
         n.layers()
