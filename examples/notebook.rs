@@ -12,33 +12,19 @@
 //! cargo run --release --example notebook -- --notebook-derivative # the notebook's 1 - s
 //! cargo run --release --example notebook -- --seed 7              # neurona's own init
 //! cargo run --release --example notebook -- --backend gpu         # on the GPU
+//! cargo run --release --example notebook -- --init w.safetensors  # weights made elsewhere
 //! ```
+//!
+//! `--init` takes a safetensors file with `layers.0.weight` [4, 3] and
+//! `layers.1.weight` [1, 4] (PyTorch's `nn.Linear` layout), e.g. the
+//! notebook's own `sinapsis0.T` and `sinapsis1.T` saved from numpy.
 //!
 //! `--backend cpu|gpu|auto` (default auto, or `NEURONA_BACKEND`) picks the
 //! device; the first line printed says which and why.
 
 use std::process::ExitCode;
 
-use neurona::{
-    Activation, Backend, Device, Layer, Matrix, Network, SigmoidDerivative, TrainConfig,
-};
-
-/// `sinapsis0` and `sinapsis1` after `np.random.seed(1)`, as f32.
-const SINAPSIS0: [f32; 12] = [
-    -0.165_955_99,
-    0.440_648_97,
-    -0.999_771_24,
-    -0.395_334_87, //
-    -0.706_488_2,
-    -0.815_322_8,
-    -0.627_479_55,
-    -0.308_878_54, //
-    -0.206_465_05,
-    0.077_633_47,
-    -0.161_610_97,
-    0.370_439,
-];
-const SINAPSIS1: [f32; 4] = [-0.591_095_5, 0.756_234_9, -0.945_224_8, 0.340_935_02];
+use neurona::{Activation, Backend, Device, Network, SigmoidDerivative, TrainConfig};
 
 fn main() -> ExitCode {
     match run() {
@@ -53,6 +39,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut notebook_derivative = false;
     let mut seed = None;
+    let mut init = None;
     let mut backend = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -62,13 +49,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 let v = args.next().ok_or("--seed needs a number")?;
                 seed = Some(v.parse::<u64>().map_err(|e| format!("--seed {v}: {e}"))?);
             }
+            "--init" => init = Some(args.next().ok_or("--init needs a safetensors file")?),
             "--backend" => {
                 let v = args.next().ok_or("--backend needs cpu, gpu or auto")?;
                 backend = Some(v.parse::<Backend>()?);
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (try --notebook-derivative, --seed N, --backend cpu|gpu|auto)"
+                    "unknown argument {other:?} (try --notebook-derivative, --seed N, --init FILE, --backend cpu|gpu|auto)"
                 )
                 .into());
             }
@@ -82,15 +70,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("device: {device}");
 
     // data_entrenamiento_x / data_entrenamiento_y
-    let x = Matrix::from_rows(&[[0., 0., 1.], [1., 1., 1.], [1., 0., 1.], [0., 1., 1.]])?;
-    let y = Matrix::from_rows(&[[0.], [1.], [1.], [0.]])?;
+    let (x, y) = neurona::notebook::data();
 
-    let mut net = match seed {
-        None => Network::from_layers(vec![
-            Layer::new(3, 4, Activation::Sigmoid, SINAPSIS0.to_vec(), None),
-            Layer::new(4, 1, Activation::Sigmoid, SINAPSIS1.to_vec(), None),
-        ])?,
-        Some(seed) => Network::builder(3)
+    let mut net = match (seed, &init) {
+        (Some(_), Some(_)) => return Err("give --seed or --init, not both".into()),
+        (None, Some(file)) => {
+            let (layers, _) = neurona::model_file::read_layers(file)?;
+            let net = neurona::model_file::network_from(file, layers, &[Activation::Sigmoid; 2])?;
+            if net.inputs() != 3 || net.outputs() != 1 {
+                return Err(
+                    format!("{file} holds a {net} network; the notebook's is 3-4-1").into(),
+                );
+            }
+            net
+        }
+        (None, None) => neurona::notebook::network(),
+        (Some(seed), None) => Network::builder(3)
             .layer_without_bias(4, Activation::Sigmoid)
             .layer_without_bias(1, Activation::Sigmoid)
             .build(seed)?,
@@ -104,9 +99,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
         config = config.sigmoid_derivative(SigmoidDerivative::NotebookOneMinusS);
     }
-    let start = match seed {
-        None => "the notebook's weights (np.random.seed(1))".to_string(),
-        Some(s) => format!("weights uniform in [-1, 1) from seed {s}"),
+    let start = match (seed, &init) {
+        (Some(s), _) => format!("weights uniform in [-1, 1) from seed {s}"),
+        (None, Some(file)) => format!("the weights in {file}"),
+        (None, None) => "the notebook's weights (np.random.seed(1))".to_string(),
     };
     println!("network {net}, {start}");
     println!(

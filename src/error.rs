@@ -71,6 +71,13 @@ pub enum Error {
     },
     /// A training setting that cannot work (learning rate, batch size, ...).
     Config(String),
+    /// A data file that cannot be read or used; the text names the file,
+    /// line, column and value.
+    Data(String),
+    /// A model file that cannot be read, written or used with this data.
+    ModelFile(String),
+    /// Reading or writing a file failed.
+    Io(String),
     /// No GPU adapter to run on (the text says what was found and what to do).
     NoAdapter(String),
     /// Something a GPU does not fit: a buffer over its limits, a grid too big.
@@ -159,6 +166,7 @@ impl fmt::Display for Error {
                 "{what}: row {row}, column {col} is {value}; it must lie in {range}"
             ),
             Error::Config(msg) => write!(f, "{msg}"),
+            Error::Data(msg) | Error::ModelFile(msg) | Error::Io(msg) => write!(f, "{msg}"),
             Error::NoAdapter(msg) => write!(f, "no GPU to run on: {msg}"),
             Error::GpuLimit(msg) => write!(f, "too large for this GPU: {msg}"),
             Error::Gpu(msg) => write!(f, "GPU error: {msg}"),

@@ -26,29 +26,37 @@
 //! - [`gpu`]: the GPU path: [`GpuContext`], kernels, a resident training
 //!   run; the WGSL sources are in `shaders/`, one file per kernel.
 //! - [`matrix`]: [`Matrix`], row-major batches.
+//! - [`data`]: CSV files ([`Table`]) and [`Standardizer`].
+//! - [`model_file`]: [`Model`] saved as safetensors in PyTorch's layout.
+//! - [`notebook`]: the origin notebook's data and starting weights.
 //! - [`error`]: [`Error`], every bad input as a value with a message.
 
 pub mod activation;
 pub mod backend;
 pub mod batches;
 pub mod cpu;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod layer;
 pub mod loss;
 pub mod matrix;
+pub mod model_file;
 pub mod network;
+pub mod notebook;
 mod random;
 pub mod train;
 
 pub use activation::{Activation, SigmoidDerivative};
 pub use backend::{Backend, Device};
 pub use batches::{BatchOrder, shuffled_order};
+pub use data::{Standardizer, Table};
 pub use error::{Error, Result};
 pub use gpu::{AdapterReport, GpuContext, GpuOptions};
 pub use layer::Layer;
 pub use loss::Loss;
 pub use matrix::Matrix;
+pub use model_file::Model;
 pub use network::{Gradient, Network, NetworkBuilder};
 pub use train::{Progress, Reduction, TrainConfig, TrainReport};
 

@@ -18,10 +18,22 @@ pub struct AdapterReport {
     /// A software rasteriser (llvmpipe, WARP, SwiftShader): runs the shaders
     /// on the CPU, about 100 times slower than neurona's CPU path.
     pub software: bool,
+    /// Largest buffer, in bytes.
+    pub max_buffer_size: u64,
+    /// Largest storage buffer binding, in bytes.
+    pub max_storage_binding: u64,
+    /// Workgroups per grid dimension.
+    pub max_workgroups_per_dimension: u32,
+    /// Workgroup memory, in bytes.
+    pub max_workgroup_storage: u32,
+    /// Invocations per workgroup.
+    pub max_invocations_per_workgroup: u32,
 }
 
 impl AdapterReport {
-    fn of(info: &wgpu::AdapterInfo) -> Self {
+    fn of(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
         let driver = [info.driver.as_str(), info.driver_info.as_str()]
             .iter()
             .filter(|s| !s.is_empty())
@@ -34,6 +46,11 @@ impl AdapterReport {
             device_type: format!("{:?}", info.device_type),
             driver,
             software: info.device_type == wgpu::DeviceType::Cpu,
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_binding: limits.max_storage_buffer_binding_size,
+            max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_workgroup_storage: limits.max_compute_workgroup_storage_size,
+            max_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
         }
     }
 }
@@ -107,10 +124,7 @@ fn instance() -> wgpu::Instance {
 pub fn adapters() -> Vec<AdapterReport> {
     let mut found = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
     found.sort_by_key(|a| rank(&a.get_info()));
-    found
-        .iter()
-        .map(|a| AdapterReport::of(&a.get_info()))
-        .collect()
+    found.iter().map(AdapterReport::of).collect()
 }
 
 impl GpuContext {
@@ -123,7 +137,7 @@ impl GpuContext {
         found.sort_by_key(|a| rank(&a.get_info()));
         let names: Vec<String> = found
             .iter()
-            .map(|a| AdapterReport::of(&a.get_info()).to_string())
+            .map(|a| AdapterReport::of(a).to_string())
             .collect();
         let adapter = found
             .into_iter()
@@ -135,7 +149,7 @@ impl GpuContext {
                     format!("no hardware GPU adapter found, only {}", names.join(", "))
                 })
             })?;
-        let report = AdapterReport::of(&adapter.get_info());
+        let report = AdapterReport::of(&adapter);
 
         let mut limits = adapter.limits();
         if let Some(max) = options.max_workgroups_per_dimension {

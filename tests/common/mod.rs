@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use neurona::{Activation, Layer, Network};
+use neurona::Network;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -71,32 +71,10 @@ pub const SHAPES: [(usize, usize, usize); 7] = [
 
 /// The notebook's data: `data_entrenamiento_x`, `data_entrenamiento_y`.
 pub fn notebook_data() -> (neurona::Matrix, neurona::Matrix) {
-    let x = neurona::Matrix::from_rows(&[[0., 0., 1.], [1., 1., 1.], [1., 0., 1.], [0., 1., 1.]])
-        .unwrap();
-    let y = neurona::Matrix::from_rows(&[[0.], [1.], [1.], [0.]]).unwrap();
-    (x, y)
+    neurona::notebook::data()
 }
 
 /// The notebook's network with its weights after `np.random.seed(1)`.
 pub fn notebook_network() -> Network {
-    let w0 = vec![
-        -0.165_955_99,
-        0.440_648_97,
-        -0.999_771_24,
-        -0.395_334_87,
-        -0.706_488_2,
-        -0.815_322_8,
-        -0.627_479_55,
-        -0.308_878_54,
-        -0.206_465_05,
-        0.077_633_47,
-        -0.161_610_97,
-        0.370_439,
-    ];
-    let w1 = vec![-0.591_095_5, 0.756_234_9, -0.945_224_8, 0.340_935_02];
-    Network::from_layers(vec![
-        Layer::new(3, 4, Activation::Sigmoid, w0, None),
-        Layer::new(4, 1, Activation::Sigmoid, w1, None),
-    ])
-    .unwrap()
+    neurona::notebook::network()
 }

@@ -1,0 +1,42 @@
+//! The progress bar: loss and time left, shown once a run has taken a
+//! second, and never when standard error is not a terminal.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use neurona::Progress;
+
+pub struct Bar {
+    bar: ProgressBar,
+    start: Instant,
+    shown: bool,
+}
+
+impl Bar {
+    pub fn new(steps: usize) -> Bar {
+        let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {eta} left")
+                .expect("a valid template"),
+        );
+        Bar {
+            bar,
+            start: Instant::now(),
+            shown: false,
+        }
+    }
+
+    pub fn update(&mut self, p: &Progress) {
+        self.bar.set_position(p.step as u64);
+        self.bar.set_message(format!("loss {:.5}", p.loss));
+        if !self.shown && self.start.elapsed() > Duration::from_secs(1) {
+            // stderr() draws only on a terminal.
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.shown = true;
+        }
+    }
+
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}

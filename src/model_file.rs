@@ -1,0 +1,320 @@
+//! Model files: [safetensors](https://github.com/huggingface/safetensors),
+//! one tensor per layer in PyTorch's `nn.Linear` layout, so a model opens
+//! in Python and loads into a `torch.nn.Sequential` of `Linear` layers.
+//!
+//! - `layers.{i}.weight`: f32, shape `[out, in]` (the transpose of
+//!   neurona's `inputs x outputs`), `i` from 0.
+//! - `layers.{i}.bias`: f32, shape `[out]`, for layers with a bias.
+//! - Metadata (strings): `format` = `neurona-model`, `neurona_version`,
+//!   `activations` (a JSON list, e.g. `["relu","sigmoid"]`), `loss`,
+//!   `features` (JSON list of input column names), `target`, `classes`
+//!   (for a multi-class model), `standardize_mean` and `standardize_scale`
+//!   (JSON lists, when inputs are standardised).
+//!
+//! Files written elsewhere (numpy, PyTorch) in the same layout can start a
+//! training run ([`read_layers`]); f64 tensors are converted to f32.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use crate::activation::Activation;
+use crate::data::Standardizer;
+use crate::error::{Error, Result};
+use crate::layer::Layer;
+use crate::loss::Loss;
+use crate::network::Network;
+
+/// A trained network with what it needs to be used on new data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The network.
+    pub network: Network,
+    /// The loss it was trained with.
+    pub loss: Loss,
+    /// Names of the input columns, in order.
+    pub features: Vec<String>,
+    /// Name of the target column, if known.
+    pub target: Option<String>,
+    /// The standardisation fitted on the training data, if any.
+    pub standardizer: Option<Standardizer>,
+    /// Number of classes, when the target held class numbers (one-hot).
+    pub classes: Option<usize>,
+}
+
+/// A layer's tensors as read from a file: weights `inputs x outputs`
+/// (neurona's layout), bias if present.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawLayer {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub weights: Vec<f32>,
+    pub bias: Option<Vec<f32>>,
+}
+
+fn model_err(file: &str, msg: impl std::fmt::Display) -> Error {
+    Error::ModelFile(format!("{file}: {msg}"))
+}
+
+fn values(file: &str, name: &str, t: &TensorView) -> Result<Vec<f32>> {
+    let data = t.data();
+    match t.dtype() {
+        Dtype::F32 => Ok(data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect()),
+        Dtype::F64 => Ok(data
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()) as f32)
+            .collect()),
+        other => Err(model_err(
+            file,
+            format!("tensor {name} is {other:?}; neurona reads F32 or F64"),
+        )),
+    }
+}
+
+/// The layers of a safetensors file (`layers.{i}.weight` `[out, in]`,
+/// `layers.{i}.bias` `[out]`) and its metadata.
+pub fn read_layers(path: impl AsRef<Path>) -> Result<(Vec<RawLayer>, HashMap<String, String>)> {
+    let path = path.as_ref();
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot open {file}: {e}")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| model_err(&file, format!("not a safetensors file ({e})")))?;
+    let metadata = SafeTensors::read_metadata(&bytes)
+        .map(|(_, m)| m.metadata().clone().unwrap_or_default())
+        .unwrap_or_default();
+
+    let mut layers = Vec::new();
+    while let Ok(w) = st.tensor(&format!("layers.{}.weight", layers.len())) {
+        let i = layers.len();
+        let name = format!("layers.{i}.weight");
+        let &[outputs, inputs] = w.shape() else {
+            return Err(model_err(
+                &file,
+                format!("{name} has shape {:?}; expected [out, in]", w.shape()),
+            ));
+        };
+        let pt = values(&file, &name, &w)?;
+        // [out, in] -> neurona's [in, out].
+        let mut weights = vec![0.0; inputs * outputs];
+        for o in 0..outputs {
+            for j in 0..inputs {
+                weights[j * outputs + o] = pt[o * inputs + j];
+            }
+        }
+        let bias = match st.tensor(&format!("layers.{i}.bias")) {
+            Ok(b) if b.shape() == [outputs] => {
+                Some(values(&file, &format!("layers.{i}.bias"), &b)?)
+            }
+            Ok(b) => {
+                return Err(model_err(
+                    &file,
+                    format!(
+                        "layers.{i}.bias has shape {:?}; expected [{outputs}]",
+                        b.shape()
+                    ),
+                ));
+            }
+            Err(_) => None,
+        };
+        layers.push(RawLayer {
+            inputs,
+            outputs,
+            weights,
+            bias,
+        });
+    }
+    if layers.is_empty() {
+        return Err(model_err(
+            &file,
+            "no tensor layers.0.weight; a neurona model holds layers.{i}.weight [out, in] and layers.{i}.bias [out]",
+        ));
+    }
+    Ok((layers, metadata))
+}
+
+/// Build a network from file layers and activations, checking the chain of
+/// shapes (errors name the file).
+pub fn network_from(
+    file: &str,
+    layers: Vec<RawLayer>,
+    activations: &[Activation],
+) -> Result<Network> {
+    if layers.len() != activations.len() {
+        return Err(model_err(
+            file,
+            format!(
+                "has {} layers but {} activations were given",
+                layers.len(),
+                activations.len()
+            ),
+        ));
+    }
+    let layers = layers
+        .into_iter()
+        .zip(activations)
+        .map(|(l, &a)| Layer::new(l.inputs, l.outputs, a, l.weights, l.bias))
+        .collect();
+    Network::from_layers(layers).map_err(|e| model_err(file, e))
+}
+
+fn parse_list<T: std::str::FromStr>(
+    file: &str,
+    key: &str,
+    meta: &HashMap<String, String>,
+) -> Result<Option<Vec<T>>> {
+    let Some(text) = meta.get(key) else {
+        return Ok(None);
+    };
+    let list: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| model_err(file, format!("metadata {key} is not a JSON list ({e})")))?;
+    list.iter()
+        .map(|v| {
+            let s = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            s.parse()
+                .map_err(|_| model_err(file, format!("metadata {key}: cannot read {s:?}")))
+        })
+        .collect::<Result<Vec<T>>>()
+        .map(Some)
+}
+
+impl Model {
+    /// Write the model to `path` as safetensors. The file is written under a
+    /// temporary name and renamed at the end, so a failed save leaves no
+    /// partial file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (i, l) in self.network.layers().iter().enumerate() {
+            let (n_in, n_out) = (l.inputs(), l.outputs());
+            let mut pt = Vec::with_capacity(4 * n_in * n_out);
+            for o in 0..n_out {
+                for j in 0..n_in {
+                    pt.extend_from_slice(&l.weights()[j * n_out + o].to_le_bytes());
+                }
+            }
+            buffers.push((format!("layers.{i}.weight"), vec![n_out, n_in], pt));
+            if let Some(b) = l.bias() {
+                let bytes = b.iter().flat_map(|v| v.to_le_bytes()).collect();
+                buffers.push((format!("layers.{i}.bias"), vec![n_out], bytes));
+            }
+        }
+        let views = buffers
+            .iter()
+            .map(|(name, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map(|v| (name.clone(), v))
+                    .map_err(|e| model_err(&file, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut meta = HashMap::new();
+        let strings = |v: Vec<String>| serde_json::to_string(&v).expect("strings serialise");
+        meta.insert("format".into(), "neurona-model".into());
+        meta.insert("neurona_version".into(), env!("CARGO_PKG_VERSION").into());
+        let acts = self
+            .network
+            .layers()
+            .iter()
+            .map(|l| l.activation().name().to_string())
+            .collect();
+        meta.insert("activations".into(), strings(acts));
+        meta.insert("loss".into(), self.loss.name().into());
+        meta.insert("features".into(), strings(self.features.clone()));
+        if let Some(t) = &self.target {
+            meta.insert("target".into(), t.clone());
+        }
+        if let Some(k) = self.classes {
+            meta.insert("classes".into(), k.to_string());
+        }
+        if let Some(s) = &self.standardizer {
+            let floats = |v: &[f32]| serde_json::to_string(v).expect("finite floats serialise");
+            meta.insert("standardize_mean".into(), floats(&s.mean));
+            meta.insert("standardize_scale".into(), floats(&s.scale));
+        }
+        let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| model_err(&file, e))?;
+        write_atomically(path, &bytes)
+    }
+
+    /// Read a model saved by [`Model::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let file = path.as_ref().display().to_string();
+        let (layers, meta) = read_layers(&path)?;
+        let activations: Vec<Activation> = parse_list::<String>(&file, "activations", &meta)?
+            .ok_or_else(|| model_err(&file, "has no activations in its metadata; was it saved by neurona? (use --init to train from bare weights)"))?
+            .iter()
+            .map(|a| {
+                Activation::ALL
+                    .into_iter()
+                    .find(|x| x.name() == a)
+                    .ok_or_else(|| model_err(&file, format!("unknown activation {a:?}")))
+            })
+            .collect::<Result<_>>()?;
+        let network = network_from(&file, layers, &activations)?;
+        let loss = match meta.get("loss").map(String::as_str) {
+            Some("bce") => Loss::Bce,
+            Some("mse") | None => Loss::Mse,
+            Some(other) => return Err(model_err(&file, format!("unknown loss {other:?}"))),
+        };
+        let features = parse_list::<String>(&file, "features", &meta)?.unwrap_or_default();
+        let standardizer = match (
+            parse_list::<f32>(&file, "standardize_mean", &meta)?,
+            parse_list::<f32>(&file, "standardize_scale", &meta)?,
+        ) {
+            (Some(mean), Some(scale))
+                if mean.len() == scale.len() && mean.len() == network.inputs() =>
+            {
+                Some(Standardizer { mean, scale })
+            }
+            (None, None) => None,
+            _ => {
+                return Err(model_err(
+                    &file,
+                    format!(
+                        "its standardisation does not have one mean and one scale per input ({})",
+                        network.inputs()
+                    ),
+                ));
+            }
+        };
+        let classes = match meta.get("classes") {
+            Some(k) => Some(
+                k.parse()
+                    .map_err(|_| model_err(&file, format!("metadata classes is {k:?}")))?,
+            ),
+            None => None,
+        };
+        Ok(Model {
+            network,
+            loss,
+            features,
+            target: meta.get("target").cloned(),
+            standardizer,
+            classes,
+        })
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder and
+/// a rename, so readers never see a partial file and a failure leaves none.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file = path.display().to_string();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Io(format!("cannot write {file}: {e}")));
+    }
+    Ok(())
+}
