@@ -1,5 +1,7 @@
 //! neurona's one integration test binary (one link of the crate, one run).
 
+/// The neurona binary end to end.
+mod cli;
 mod common;
 /// Every error a user can trigger, with its message.
 mod errors;

@@ -1,0 +1,525 @@
+//! The `neurona` binary end to end, on small CSV files the tests write.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use neurona::{Activation, Matrix, Model, Network, TrainConfig};
+use tempfile::TempDir;
+
+fn neurona(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neurona"))
+        .args(args)
+        .env_remove("NEURONA_BACKEND")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Assert a failure whose message contains `want`, and that `no_file` was
+/// not created.
+#[track_caller]
+fn assert_fails(out: &Output, want: &str, no_file: &Path) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(
+        err.contains(want),
+        "stderr {err:?} does not contain {want:?}"
+    );
+    assert!(!no_file.exists(), "{} was left behind", no_file.display());
+}
+
+struct Dir(TempDir);
+
+impl Dir {
+    fn new() -> Dir {
+        Dir(TempDir::new().unwrap())
+    }
+    fn file(&self, name: &str, contents: &str) -> String {
+        let p = self.0.path().join(name);
+        std::fs::write(&p, contents).unwrap();
+        p.display().to_string()
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+/// 200 rows: two features, a constant column, and y = 1 when x0 + x1 > 1.
+fn binary_csv() -> String {
+    let mut s = String::from("x0,x1,const,y\n");
+    for i in 0..200 {
+        let (a, b) = ((i * 37 % 100) as f32 / 100.0, (i * 61 % 100) as f32 / 100.0);
+        s += &format!("{a},{b},5,{}\n", (a + b > 1.0) as u8);
+    }
+    s
+}
+
+/// 150 rows in three clusters; the class number is the last column.
+fn classes_csv() -> String {
+    let mut s = String::from("a,b,class\n");
+    for i in 0..150 {
+        let k = i % 3;
+        let (cx, cy) = [(0.0, 0.0), (4.0, 4.0), (0.0, 5.0)][k];
+        let j = (i * 13 % 17) as f32 / 17.0 - 0.5;
+        s += &format!("{},{},{k}\n", cx + j, cy - j);
+    }
+    s
+}
+
+fn accuracy(stdout: &str, part: &str) -> f64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{part}:")))
+        .unwrap_or_else(|| panic!("no {part} line in {stdout}"));
+    let at = line.find("accuracy ").expect("an accuracy") + 9;
+    line[at..].split('%').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn train_save_predict_round_trip() {
+    let dir = Dir::new();
+    let data = dir.file("data.csv", &binary_csv());
+    let model = dir.path("model.safetensors");
+    let model_s = model.to_str().unwrap();
+    let out = neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--layers",
+        "8,1",
+        "--standardize",
+        "--test-split",
+        "0.2",
+        "--epochs",
+        "150",
+        "--batch",
+        "16",
+        "--backend",
+        "cpu",
+        "--save",
+        model_s,
+    ]);
+    let stdout = assert_ok(&out);
+    assert!(stdout.contains("device: CPU (asked for)"), "{stdout}");
+    assert!(
+        stdout.contains("160 training rows, 40 test rows, 3 inputs (standardised)"),
+        "{stdout}"
+    );
+    assert!(accuracy(&stdout, "train") > 90.0, "{stdout}");
+    assert!(accuracy(&stdout, "test") > 85.0, "{stdout}");
+    // Not a terminal: no progress bar on stderr.
+    assert!(
+        text(&out.stderr).is_empty(),
+        "stderr: {}",
+        text(&out.stderr)
+    );
+
+    let preds = dir.path("preds.csv");
+    let out = neurona(&[
+        "predict",
+        "--model",
+        model_s,
+        "--data",
+        &data,
+        "--out",
+        preds.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let written = std::fs::read_to_string(&preds).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines[0], "prediction");
+    assert_eq!(lines.len(), 201);
+
+    // The same predictions as the library computes from the loaded model,
+    // to the bit: standardisation and weights survive the file.
+    let m = Model::load(&model).unwrap();
+    assert_eq!(m.features, ["x0", "x1", "const"]);
+    let s = m.standardizer.as_ref().unwrap();
+    assert_eq!(s.scale[2], 1.0, "a constant column keeps scale 1");
+    let table = neurona::Table::read_csv(&data).unwrap();
+    let x = s.apply(&table.select(&m.features).unwrap()).unwrap();
+    let p = m.network.predict(&x).unwrap();
+    for (line, v) in lines[1..].iter().zip(p.as_slice()) {
+        assert_eq!(line.parse::<f32>().unwrap().to_bits(), v.to_bits());
+    }
+
+    // Without --out, to standard output; a target column in the data is
+    // ignored, extra columns too.
+    let out = neurona(&["predict", "--model", model_s, "--data", &data]);
+    assert_eq!(assert_ok(&out), written);
+}
+
+#[test]
+fn save_then_load_is_bit_identical() {
+    let dir = Dir::new();
+    let mut net = Network::builder(3)
+        .layer(5, Activation::Tanh)
+        .layer_without_bias(2, Activation::Sigmoid)
+        .build(3)
+        .unwrap();
+    let x = Matrix::new(6, 3, (0..18).map(|i| i as f32 / 7.0 - 1.0).collect()).unwrap();
+    let y = Matrix::new(6, 2, (0..12).map(|i| (i % 2) as f32).collect()).unwrap();
+    net.train(&x, &y, &TrainConfig::new().epochs(20)).unwrap();
+    let model = Model {
+        network: net.clone(),
+        loss: neurona::Loss::Mse,
+        features: vec!["a".into(), "b, with a comma".into(), "c".into()],
+        target: Some("t".into()),
+        standardizer: None,
+        classes: None,
+    };
+    let path = dir.path("m.safetensors");
+    model.save(&path).unwrap();
+    let loaded = Model::load(&path).unwrap();
+    assert_eq!(loaded, model);
+    let (a, b) = (
+        net.predict(&x).unwrap(),
+        loaded.network.predict(&x).unwrap(),
+    );
+    let bits = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a), bits(&b));
+}
+
+#[test]
+fn multi_class_targets_become_one_hot() {
+    let dir = Dir::new();
+    let data = dir.file("classes.csv", &classes_csv());
+    let model = dir.path("m.safetensors");
+    let out = neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "class",
+        "--layers",
+        "12,3",
+        "--hidden-activation",
+        "relu",
+        "--epochs",
+        "60",
+        "--batch",
+        "10",
+        "--test-split",
+        "0.2",
+        "--backend",
+        "cpu",
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+    let stdout = assert_ok(&out);
+    assert!(accuracy(&stdout, "train") > 95.0, "{stdout}");
+    assert!(accuracy(&stdout, "test") > 90.0, "{stdout}");
+    let out = neurona(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    let stdout = assert_ok(&out);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("class,p0,p1,p2"));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(first[0], "0", "row 0 is class 0: {first:?}");
+}
+
+#[test]
+fn a_model_trained_on_the_gpu_predicts_like_one_trained_on_the_cpu() {
+    let dir = Dir::new();
+    let data = dir.file("data.csv", &binary_csv());
+    let mut preds = Vec::new();
+    for backend in ["gpu", "cpu"] {
+        let model = dir.path(&format!("{backend}.safetensors"));
+        let out = neurona(&[
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "y",
+            "--layers",
+            "6,1",
+            "--epochs",
+            "20",
+            "--batch",
+            "50",
+            "--standardize",
+            "--backend",
+            backend,
+            "--save",
+            model.to_str().unwrap(),
+        ]);
+        if backend == "gpu"
+            && !out.status.success()
+            && text(&out.stderr).contains("no GPU to run on")
+        {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but no GPU adapter"
+            );
+            eprintln!("!!! GPU skipped: {}", text(&out.stderr));
+            return;
+        }
+        assert_ok(&out);
+        let out = neurona(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            &data,
+        ]);
+        let values: Vec<f32> = assert_ok(&out)
+            .lines()
+            .skip(1)
+            .map(|l| l.parse().unwrap())
+            .collect();
+        preds.push(values);
+    }
+    let worst = preds[0]
+        .iter()
+        .zip(&preds[1])
+        .map(|(g, c)| (g - c).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 1e-4, "GPU and CPU models differ by {worst}");
+}
+
+#[test]
+fn no_arguments_trains_the_notebook() {
+    let out = Command::new(env!("CARGO_BIN_EXE_neurona"))
+        .env("NEURONA_BACKEND", "cpu")
+        .output()
+        .unwrap();
+    let stdout = assert_ok(&out);
+    assert!(stdout.contains("device: CPU (asked for)"), "{stdout}");
+    assert!(
+        stdout.contains("predictions rounded: [0, 1, 1, 0]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  step  9000: loss"), "{stdout}");
+}
+
+#[test]
+fn info_lists_adapters_and_the_automatic_choice() {
+    let stdout = assert_ok(&neurona(&["info"]));
+    assert!(stdout.contains("--backend auto would use: "), "{stdout}");
+}
+
+#[test]
+fn init_starts_from_given_weights() {
+    // Weights in PyTorch's layout: a 2-3-1 net; training from them is
+    // deterministic, and a file of the wrong shape is refused.
+    let dir = Dir::new();
+    let data = dir.file("d.csv", "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n");
+    let start = Model {
+        network: Network::builder(2)
+            .layer(3, Activation::Tanh)
+            .layer(1, Activation::Sigmoid)
+            .build(9)
+            .unwrap(),
+        loss: neurona::Loss::Bce,
+        features: vec![],
+        target: None,
+        standardizer: None,
+        classes: None,
+    };
+    let init = dir.path("init.safetensors");
+    start.save(&init).unwrap();
+    let init_s = init.to_str().unwrap();
+    let run = |save: &str| {
+        let save = dir.path(save);
+        let out = neurona(&[
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "y",
+            "--init",
+            init_s,
+            "--hidden-activation",
+            "tanh",
+            "--epochs",
+            "5",
+            "--backend",
+            "cpu",
+            "--save",
+            save.to_str().unwrap(),
+        ]);
+        assert_ok(&out);
+        Model::load(&save).unwrap().network
+    };
+    let (a, b) = (run("a.safetensors"), run("b.safetensors"));
+    assert_eq!(a, b);
+    assert_ne!(a, start.network);
+    assert_eq!(a.to_string(), "2-3(tanh)-1(sigmoid)");
+
+    let save = dir.path("never.safetensors");
+    let out = neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--init",
+        init_s,
+        "--layers",
+        "4,1",
+        "--save",
+        save.to_str().unwrap(),
+    ]);
+    assert_fails(
+        &out,
+        "has 2 layers of widths [3, 1], but --layers asks for [4, 1]",
+        &save,
+    );
+    let wide = dir.file("wide.csv", "a,b,c,y\n0,0,0,0\n1,1,1,1\n");
+    let out = neurona(&[
+        "train",
+        "--data",
+        &wide,
+        "--target",
+        "y",
+        "--init",
+        init_s,
+        "--save",
+        save.to_str().unwrap(),
+    ]);
+    assert_fails(&out, "its first layer takes 2 inputs, but", &save);
+}
+
+/// Every bad input: a message naming what and where, exit status 1, and no
+/// model or prediction file left behind.
+#[test]
+fn bad_inputs_fail_with_clear_messages() {
+    let dir = Dir::new();
+    let save = dir.path("model.safetensors");
+    let save_s = save.to_str().unwrap().to_string();
+    let train = |data: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--data", data, "--target", "y", "--save", &save_s];
+        args.extend_from_slice(extra);
+        neurona(&args)
+    };
+
+    let missing = dir.path("missing.csv");
+    assert_fails(&train(missing.to_str().unwrap(), &[]), "cannot open", &save);
+    assert_fails(
+        &train(&dir.file("empty.csv", ""), &[]),
+        "is empty: expected a header row",
+        &save,
+    );
+    assert_fails(
+        &train(&dir.file("header.csv", "a,b,y\n"), &[]),
+        "has a header but no data rows",
+        &save,
+    );
+    let ok = dir.file("ok.csv", "a,b,y\n1,2,0\n3,4,1\n");
+    assert_fails(
+        &neurona(&[
+            "train", "--data", &ok, "--target", "label", "--save", &save_s,
+        ]),
+        "has no column \"label\"; its columns are \"a\", \"b\", \"y\"",
+        &save,
+    );
+    assert_fails(
+        &train(&dir.file("text.csv", "a,b,y\n1,2,0\n3,four,1\n"), &[]),
+        "line 3, column \"b\": \"four\" is not a number",
+        &save,
+    );
+    assert_fails(
+        &train(&dir.file("ragged.csv", "a,b,y\n1,2,0\n3,4\n"), &[]),
+        "line 3: 2 cells, but the header has 3 columns",
+        &save,
+    );
+    assert_fails(
+        &train(&dir.file("nan.csv", "a,b,y\n1,NaN,0\n3,4,1\n"), &[]),
+        "line 2, column \"b\": \"NaN\" is not a finite number",
+        &save,
+    );
+    assert_fails(
+        &train(&dir.file("inf.csv", "a,b,y\n1,2,0\n3,-inf,1\n"), &[]),
+        "line 3, column \"b\": \"-inf\" is not a finite number",
+        &save,
+    );
+    assert_fails(
+        &train(
+            &dir.file("classes.csv", "a,b,y\n1,2,0\n3,4,3\n"),
+            &["--layers", "4,3"],
+        ),
+        "line 3, column \"y\": 3 is a class beyond the output width: the output layer has 3 units, for classes 0 to 2",
+        &save,
+    );
+    assert_fails(
+        &train(
+            &dir.file("frac.csv", "a,b,y\n1,2,0.5\n"),
+            &["--layers", "4,2"],
+        ),
+        "line 2, column \"y\": 0.5 is not a class number",
+        &save,
+    );
+    assert_fails(
+        &train(&ok, &["--test-split", "1.5"]),
+        "--test-split must be at least 0 and below 1",
+        &save,
+    );
+
+    // A model whose shapes do not fit the data.
+    let model = dir.path("two.safetensors");
+    assert_ok(&neurona(&[
+        "train",
+        "--data",
+        &ok,
+        "--target",
+        "y",
+        "--epochs",
+        "1",
+        "--backend",
+        "cpu",
+        "--save",
+        model.to_str().unwrap(),
+    ]));
+    let out_file = dir.path("preds.csv");
+    let predict = |data: &str| {
+        neurona(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data,
+            "--out",
+            out_file.to_str().unwrap(),
+        ])
+    };
+    let other = dir.file("other.csv", "a,c\n1,2\n");
+    assert_fails(&predict(&other), "has no column \"b\"", &out_file);
+    assert_fails(
+        &predict(&dir.file("bad.csv", "a,b\n1,x\n")),
+        "\"x\" is not a number",
+        &out_file,
+    );
+    let not_model = dir.file("not.safetensors", "hello");
+    let out = neurona(&[
+        "predict",
+        "--model",
+        &not_model,
+        "--data",
+        &ok,
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_fails(&out, "not a safetensors file", &out_file);
+}
