@@ -1,6 +1,7 @@
 //! Backward steps: the deltas `D = ∂loss/∂Z` of each layer, where
 //! `Z = A_in . W + b` is the layer's pre-activation.
 
+use super::forward::for_each_row;
 use super::matmul::matmul_nt;
 use crate::activation::{Activation, SigmoidDerivative};
 use crate::loss::Loss;
@@ -53,8 +54,10 @@ pub fn hidden_delta(
     let out = &mut out[..rows * n];
     matmul_nt(d_next, w_next, out, rows, n_next, n);
     if activation != Activation::Identity {
-        for (d, &a) in out.iter_mut().zip(&a[..rows * n]) {
-            *d *= activation.derivative(a, sigmoid);
-        }
+        for_each_row(out, n, |r, row| {
+            for (d, &a) in row.iter_mut().zip(&a[r * n..(r + 1) * n]) {
+                *d *= activation.derivative(a, sigmoid);
+            }
+        });
     }
 }

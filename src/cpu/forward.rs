@@ -1,12 +1,38 @@
 //! Forward step of one layer: `A_out = act(A_in . W + b)`.
 
+use rayon::prelude::*;
+
 use super::matmul::matmul;
 use crate::activation::Activation;
+
+/// Below this many values an element-wise pass stays on one thread: handing
+/// out work costs more than it saves.
+pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 15;
+
+/// Apply `f` to each row of `m` (`cols` wide), on rayon's threads when `m`
+/// is large.
+pub(crate) fn for_each_row(m: &mut [f32], cols: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if m.len() < PARALLEL_ELEMENTS {
+        m.chunks_exact_mut(cols)
+            .enumerate()
+            .for_each(|(i, r)| f(i, r));
+    } else {
+        // Blocks of rows, so each task has enough work.
+        let rows_per_task = (PARALLEL_ELEMENTS / 4 / cols).max(1);
+        m.par_chunks_mut(rows_per_task * cols)
+            .enumerate()
+            .for_each(|(t, block)| {
+                for (i, r) in block.chunks_exact_mut(cols).enumerate() {
+                    f(t * rows_per_task + i, r);
+                }
+            });
+    }
+}
 
 /// `out = act(a_in . w + bias)`: `a_in` is `rows x n_in`, `w` is
 /// `n_in x n_out`, `bias` has `n_out` values, `out` is `rows x n_out`; all
 /// row-major. The product goes through gemm, then bias and activation are
-/// applied in one pass over `out`.
+/// applied in one pass over `out`, split over threads when it is large.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_bias_act(
     a_in: &[f32],
@@ -20,18 +46,16 @@ pub fn matmul_bias_act(
 ) {
     let out = &mut out[..rows * n_out];
     matmul(a_in, w, out, rows, n_in, n_out);
-    for row in out.chunks_exact_mut(n_out) {
-        match bias {
-            Some(b) => {
-                for (z, &b) in row.iter_mut().zip(b) {
-                    *z = activation.apply(*z + b);
-                }
-            }
-            None => {
-                for z in row.iter_mut() {
-                    *z = activation.apply(*z);
-                }
+    for_each_row(out, n_out, |_, row| match bias {
+        Some(b) => {
+            for (z, &b) in row.iter_mut().zip(b) {
+                *z = activation.apply(*z + b);
             }
         }
-    }
+        None => {
+            for z in row.iter_mut() {
+                *z = activation.apply(*z);
+            }
+        }
+    });
 }

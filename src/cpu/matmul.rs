@@ -5,12 +5,52 @@
 //! `gemm` computes `dst := alpha · dst + beta · lhs · rhs` (alpha and beta are
 //! the reverse of BLAS) and takes strides column stride first, then row
 //! stride. Every argument below is labelled because of that.
+//!
+//! Products of at most [`SMALL_PRODUCT`] multiply-adds (the notebook's 4x3 by
+//! 3x4) skip gemm: its set-up costs about 250 ns a call, a plain loop over
+//! so few values about 40.
 
 use gemm::{Parallelism, gemm};
+
+/// Largest `m · k · n` computed by a plain loop instead of gemm.
+pub const SMALL_PRODUCT: usize = 4096;
+
+/// `out (m x n) = alpha · out + a . b` (alpha 0 or 1) with `a` and `b`
+/// addressed through strides `(row, col)`: the small-product path.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn small_product(
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+    out: &mut [f32],
+    (m, k, n): (usize, usize, usize),
+    keep_out: bool,
+    scale: f32,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut sum = 0.0f32;
+            for p in 0..k {
+                sum += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+            }
+            let o = &mut out[i * n + j];
+            *o = if keep_out {
+                *o + scale * sum
+            } else {
+                scale * sum
+            };
+        }
+    }
+}
 
 /// `out (m x n) = a (m x k) . b (k x n)`.
 pub fn matmul(a: &[f32], b: &[f32], out: &mut [f32], m: usize, k: usize, n: usize) {
     assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
+    if m * k * n <= SMALL_PRODUCT {
+        return small_product(a, (k, 1), b, (n, 1), out, (m, k, n), false, 1.0);
+    }
     // SAFETY: the assert above keeps every index gemm forms in bounds.
     unsafe {
         gemm(
@@ -42,6 +82,9 @@ pub fn matmul(a: &[f32], b: &[f32], out: &mut [f32], m: usize, k: usize, n: usiz
 /// The hidden delta's `D_next . W_nextᵀ`.
 pub fn matmul_nt(a: &[f32], b: &[f32], out: &mut [f32], m: usize, k: usize, n: usize) {
     assert!(a.len() >= m * k && b.len() >= n * k && out.len() >= m * n);
+    if m * k * n <= SMALL_PRODUCT {
+        return small_product(a, (k, 1), b, (1, k), out, (m, k, n), false, 1.0);
+    }
     // SAFETY: the assert above keeps every index gemm forms in bounds.
     unsafe {
         gemm(
@@ -84,6 +127,9 @@ pub fn matmul_tn_acc(
     scale: f32,
 ) {
     assert!(a.len() >= k * m && b.len() >= k * n && out.len() >= m * n);
+    if m * k * n <= SMALL_PRODUCT {
+        return small_product(a, (1, m), b, (n, 1), out, (m, k, n), true, scale);
+    }
     // SAFETY: the assert above keeps every index gemm forms in bounds.
     unsafe {
         gemm(

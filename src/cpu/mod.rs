@@ -146,45 +146,33 @@ fn gather(m: &[f32], cols: usize, order: &[u32], out: &mut Vec<f32>) {
     }
 }
 
-fn copy_params(from: &[Layer], to: &mut [Layer]) {
-    for (f, t) in from.iter().zip(to) {
-        t.weights.copy_from_slice(&f.weights);
-        if let (Some(fb), Some(tb)) = (&f.bias, &mut t.bias) {
-            tb.copy_from_slice(fb);
-        }
-    }
-}
-
-/// Train `net` on the CPU (see [`crate::train`] for the rule).
-pub(crate) fn train(
-    net: &mut Network,
+/// Run training steps `0..limit` (all of them when `limit` is past the end)
+/// on `layers`; `Err((step, loss))` when the batch loss of `step` is not
+/// finite, before that step's update.
+#[allow(clippy::too_many_arguments)]
+fn run_steps(
+    layers: &mut [Layer],
     x: &Matrix,
     y: &Matrix,
     config: &TrainConfig,
+    ws: &mut Workspace,
+    limit: usize,
     on_progress: &mut dyn FnMut(&Progress),
-) -> Result<TrainReport> {
-    let start = Instant::now();
-    config.check(net)?;
-    config.check_data(net, x, y)?;
-
+    history: &mut Vec<Progress>,
+) -> std::result::Result<usize, (usize, f64)> {
     let n = x.rows();
     let (n_in, n_out) = (x.cols(), y.cols());
-    let batch = config.batch_size.unwrap_or(n).min(n);
-    let mut ws = Workspace::new(net.layers(), batch);
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    // The weights before the last update whose loss is not yet known to be
-    // finite: what a diverged run is rolled back to.
-    let mut before = net.layers().to_vec();
-    let mut history = Vec::new();
     let mut step = 0usize;
-
-    let layers = net.layers_mut();
     for epoch in 0..config.epochs {
         let order = match config.order {
             BatchOrder::InOrder => None,
             BatchOrder::Shuffled { seed } => Some(shuffled_order(n, seed, epoch as u64)),
         };
-        for (s, e) in batch_ranges(n, batch) {
+        for (s, e) in batch_ranges(n, ws.rows) {
+            if step == limit {
+                return Ok(step);
+            }
             let rows = e - s;
             let (xs, ys): (&[f32], &[f32]) = match &order {
                 None => (
@@ -199,42 +187,85 @@ pub(crate) fn train(
             };
 
             forward(layers, xs, rows, &mut ws.acts);
-            let loss = config
-                .loss
-                .sum(&ws.acts[layers.len() - 1][..rows * n_out], ys)
-                / rows as f64;
+            let y_hat = &ws.acts[layers.len() - 1][..rows * n_out];
+            let loss = config.loss.sum(y_hat, ys) / rows as f64;
             if !loss.is_finite() {
-                // The update that led here (the previous step's) broke the
-                // run: undo it.
-                copy_params(&before, layers);
-                return Err(Error::Diverged {
-                    step: step.saturating_sub(1),
-                    loss,
-                });
+                return Err((step, loss));
             }
             if config.report_every > 0 && step.is_multiple_of(config.report_every) {
                 let p = Progress { step, epoch, loss };
                 on_progress(&p);
                 history.push(p);
             }
-            copy_params(layers, &mut before);
-            backward(layers, ys, rows, config, &mut ws);
-            update(layers, xs, rows, config.step_size(rows), &ws);
+            backward(layers, ys, rows, config, ws);
+            update(layers, xs, rows, config.step_size(rows), ws);
             step += 1;
         }
     }
+    Ok(step)
+}
 
-    let final_loss = mean_loss(layers, x, y, config, &mut ws);
-    if !final_loss.is_finite() {
-        copy_params(&before, layers);
-        return Err(Error::Diverged {
-            step: step.saturating_sub(1),
-            loss: final_loss,
-        });
+/// Train `net` on the CPU (see [`crate::train`] for the rule).
+pub(crate) fn train(
+    net: &mut Network,
+    x: &Matrix,
+    y: &Matrix,
+    config: &TrainConfig,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<TrainReport> {
+    let start = Instant::now();
+    config.check(net)?;
+    config.check_data(net, x, y)?;
+
+    let batch = config.batch_size.unwrap_or(x.rows()).min(x.rows());
+    let mut ws = Workspace::new(net.layers(), batch);
+    // Kept to roll a diverged run back: runs are deterministic, so
+    // replaying from here reproduces any earlier step exactly. One copy a
+    // run, not one a step.
+    let initial = net.layers().to_vec();
+    let mut history = Vec::new();
+
+    let layers = net.layers_mut();
+    let outcome = run_steps(
+        layers,
+        x,
+        y,
+        config,
+        &mut ws,
+        usize::MAX,
+        on_progress,
+        &mut history,
+    );
+    let (diverged, steps, final_loss) = match outcome {
+        Err((step, loss)) => (Some((step, loss)), step, loss),
+        Ok(steps) => {
+            let final_loss = mean_loss(layers, x, y, config, &mut ws);
+            (
+                (!final_loss.is_finite()).then_some((steps, final_loss)),
+                steps,
+                final_loss,
+            )
+        }
+    };
+    if let Some((step, loss)) = diverged {
+        // The update of the step before broke the run: replay up to it.
+        let broken = step.saturating_sub(1);
+        layers.clone_from_slice(&initial);
+        let _ = run_steps(
+            layers,
+            x,
+            y,
+            config,
+            &mut ws,
+            broken,
+            &mut |_| {},
+            &mut Vec::new(),
+        );
+        return Err(Error::Diverged { step: broken, loss });
     }
     Ok(TrainReport {
         history,
-        steps: step,
+        steps,
         final_loss,
         elapsed: start.elapsed(),
     })

@@ -271,6 +271,61 @@ impl GpuContext {
         Ok(self.read_back(&[(&c, rows * n_out)])?.remove(0))
     }
 
+    /// Seconds per dispatch of the forward kernel on a `rows x n_in` by
+    /// `n_in x n_out` product (sigmoid, bias): buffers made once, one warm-up
+    /// submit, then `reps` dispatches in one submit, timed from submit to
+    /// completion. For benchmarks.
+    pub fn time_forward(&self, rows: usize, n_in: usize, n_out: usize, reps: usize) -> Result<f64> {
+        let a = self.storage_zeroed("a_in", rows * n_in)?;
+        let b = self.storage_zeroed("w", (n_in + 1) * n_out)?;
+        let c = self.storage_zeroed("out", rows * n_out)?;
+        let params = LayerParams {
+            n_in: size_u32("n_in", n_in)?,
+            n_out: size_u32("n_out", n_out)?,
+            has_bias: 1,
+            act: Activation::Sigmoid.gpu_id(),
+            ..Default::default()
+        };
+        let k = self.kernel(
+            &self.pipelines.forward,
+            [&a, &b, &c],
+            None,
+            params,
+            Work::Matmul {
+                m: None,
+                n: params.n_out,
+            },
+        );
+        let steps = StepSlots::new(self, 1);
+        steps.write(
+            self,
+            &[StepParams {
+                rows: size_u32("rows", rows)?,
+                ..Default::default()
+            }],
+        );
+        let wait = || {
+            self.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))
+        };
+        let time = |n: usize| -> Result<f64> {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for _ in 0..n {
+                    k.record(self, &mut pass, &steps, 0, rows as u32)?;
+                }
+            }
+            let start = std::time::Instant::now();
+            self.queue.submit([encoder.finish()]);
+            wait()?;
+            Ok(start.elapsed().as_secs_f64())
+        };
+        time(1)?;
+        Ok(time(reps)? / reps as f64)
+    }
+
     /// GPU twin of [`cpu::hidden_delta`](crate::cpu::hidden_delta):
     /// `(d_next . w_nextᵀ) ⊙ act'(a)`.
     #[allow(clippy::too_many_arguments)]
