@@ -22,8 +22,9 @@
 //! gradients, and the input gradients of every layer but the first. Where
 //! `python3` with numpy runs, `benches/numpy_reference.py` times W0 and W2
 //! in the same run and each row gives neurona's time as a ratio of numpy's.
-//! A GPU row appears for a hardware adapter (or any adapter with `--gpu`);
-//! GPU/CPU is the GPU's speed-up over neurona's CPU path.
+//! A GPU row appears for a hardware adapter (or any adapter with `--gpu`;
+//! a software one runs W0 only); GPU/CPU is the GPU's speed-up over
+//! neurona's CPU path.
 
 use std::time::{Duration, Instant};
 

@@ -76,6 +76,7 @@ fn folded() -> Option<&'static GpuContext> {
             let options = GpuOptions {
                 allow_software: true,
                 max_workgroups_per_dimension: Some(4),
+                ..Default::default()
             };
             Some(GpuContext::new(&options).expect("second device on the same adapter"))
         })
@@ -376,6 +377,64 @@ fn notebook_on_the_gpu_matches_the_cpu() {
     let p = on_gpu.predict(&x).unwrap();
     let rounded: Vec<f32> = p.as_slice().iter().map(|v| v.round()).collect();
     assert_eq!(rounded, [0.0, 1.0, 1.0, 0.0]);
+}
+
+/// A device that records every step as separate dispatches, even for
+/// networks small enough for train_small.wgsl.
+fn per_step() -> Option<&'static Device> {
+    static DEVICE: OnceLock<Option<Device>> = OnceLock::new();
+    gpu()?;
+    DEVICE
+        .get_or_init(|| {
+            let options = GpuOptions {
+                allow_software: true,
+                per_step_dispatches: true,
+                ..Default::default()
+            };
+            Some(Device::gpu(&options).expect("second device on the same adapter"))
+        })
+        .as_ref()
+}
+
+#[test]
+fn many_steps_in_one_dispatch_match_per_step_dispatches_and_the_cpu() {
+    // train_small.wgsl sums in the same order as the per-step kernels, so
+    // the two GPU paths agree to the bit; against the CPU, to rounding.
+    let (Some(fused), Some(separate)) = (gpu(), per_step()) else {
+        return;
+    };
+    let net = Network::builder(5)
+        .layer(9, Activation::Tanh)
+        .layer_without_bias(6, Activation::Relu)
+        .layer(2, Activation::Sigmoid)
+        .build(4)
+        .unwrap();
+    let x = Matrix::new(37, 5, random_matrix(11, 37, 5, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(37, 2, random_matrix(12, 37, 2, 0.0, 1.0)).unwrap();
+    let configs = [
+        TrainConfig::new()
+            .learning_rate(0.3)
+            .batch_size(8)
+            .order(BatchOrder::Shuffled { seed: 2 })
+            .loss(Loss::Bce)
+            .epochs(30),
+        TrainConfig::notebook()
+            .epochs(700)
+            .sigmoid_derivative(SigmoidDerivative::NotebookOneMinusS)
+            .learning_rate(0.05),
+    ];
+    for cfg in configs {
+        let mut a = net.clone();
+        let mut b = net.clone();
+        let mut c = net.clone();
+        let ra = a.train_on(fused, &x, &y, &cfg, |_| {}).unwrap();
+        let rb = b.train_on(separate, &x, &y, &cfg, |_| {}).unwrap();
+        c.train(&x, &y, &cfg).unwrap();
+        assert!(same_bits(&a, &b), "fused and per-step GPU runs differ");
+        assert_networks_close("fused vs CPU", &a, &c, 1e-4);
+        assert_eq!(ra.steps, rb.steps);
+        assert!((ra.final_loss - rb.final_loss).abs() <= 1e-6 * rb.final_loss.abs());
+    }
 }
 
 /// A net with three hidden layers (relu, sigmoid, relu), widths that cross

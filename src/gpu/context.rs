@@ -75,6 +75,10 @@ pub struct GpuOptions {
     /// (instead of the adapter's own limit): lets tests run the grid folding
     /// that layers with millions of rows need, at small sizes.
     pub max_workgroups_per_dimension: Option<u32>,
+    /// Record every training step as separate dispatches even for networks
+    /// small enough for train_small.wgsl's many steps in one dispatch (to
+    /// compare the two paths).
+    pub per_step_dispatches: bool,
 }
 
 /// An open GPU device with neurona's pipelines.
@@ -83,6 +87,7 @@ pub struct GpuContext {
     pub(crate) queue: wgpu::Queue,
     pub(crate) pipelines: Pipelines,
     pub(crate) limits: wgpu::Limits,
+    pub(crate) options: GpuOptions,
     report: AdapterReport,
 }
 
@@ -169,6 +174,7 @@ impl GpuContext {
             queue,
             pipelines,
             limits,
+            options: options.clone(),
             report,
         })
     }

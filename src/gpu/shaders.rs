@@ -14,6 +14,31 @@ const MATMUL: &str = include_str!("../../shaders/matmul.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
 const LOSS: &str = include_str!("../../shaders/loss.wgsl");
+const TRAIN_SMALL: &str = include_str!("../../shaders/train_small.wgsl");
+
+/// Floats of workgroup memory train_small.wgsl holds (its `MEM`).
+pub(crate) const SMALL_NET_FLOATS: usize = 4096;
+/// Layers train_small.wgsl takes at most (its `MAX_LAYERS`).
+pub(crate) const SMALL_NET_LAYERS: usize = 8;
+
+/// `struct Net` of train_small.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Pod, Zeroable)]
+pub(crate) struct SmallNetParams {
+    pub layers: u32,
+    pub steps: u32,
+    pub loss: u32,
+    pub sigmoid_rule: u32,
+    pub n_in: u32,
+    pub x_off: u32,
+    pub y_off: u32,
+    pub first: u32,
+    /// Per layer: (n_in, n_out, has_bias, act).
+    pub dims: [[u32; 4]; SMALL_NET_LAYERS],
+    /// Per layer: (weights in mem, activations in mem, deltas in mem,
+    /// weights in the weights buffer).
+    pub offs: [[u32; 4]; SMALL_NET_LAYERS],
+}
 
 /// `struct Layer` of common.wgsl.
 #[repr(C)]
@@ -105,6 +130,9 @@ pub(crate) struct Pipelines {
     pub gather: wgpu::ComputePipeline,
     pub output_delta: wgpu::ComputePipeline,
     pub loss: wgpu::ComputePipeline,
+    /// train_small.wgsl and its own layout (six storage buffers, a uniform).
+    pub train_small: wgpu::ComputePipeline,
+    pub small_group: wgpu::BindGroupLayout,
     /// Bound where a kernel leaves a binding unused (bindings cannot be empty).
     pub unused: wgpu::Buffer,
 }
@@ -186,7 +214,38 @@ impl Pipelines {
                 small: pipeline(name, MATMUL, &shape(SMALL_TILE)),
             }
         };
+        let small_group = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("train_small buffers"),
+            entries: &[
+                storage(0, true),
+                storage(1, true),
+                storage(2, true),
+                storage(3, true),
+                storage(4, false),
+                storage(5, false),
+                uniform(6, false),
+            ],
+        });
+        let small_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("train_small"),
+            bind_group_layouts: &[Some(&small_group)],
+            immediate_size: 0,
+        });
+        let small_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("train_small"),
+            source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{TRAIN_SMALL}").into()),
+        });
+        let train_small = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("train_small"),
+            layout: Some(&small_layout),
+            module: &small_module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         Pipelines {
+            train_small,
+            small_group,
             forward: matmul("matmul_bias_act", MatmulKind::Forward),
             hidden_delta: matmul("hidden_delta", MatmulKind::HiddenDelta),
             sgd_update: matmul("sgd_update", MatmulKind::SgdUpdate),

@@ -15,7 +15,9 @@ use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::gpu::kernels::{Kernel, StepSlots, Work, output_params, sigmoid_id, size_u32};
-use crate::gpu::shaders::{LayerParams, StepParams};
+use crate::gpu::shaders::{
+    LayerParams, SMALL_NET_FLOATS, SMALL_NET_LAYERS, SmallNetParams, StepParams,
+};
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::Network;
@@ -37,6 +39,86 @@ struct PlannedStep {
     rows: usize,
 }
 
+/// Loop iterations with run-time bounds one invocation of train_small.wgsl
+/// may run in one dispatch: half of llvmpipe's limit (about 65,535), which
+/// ends a shader silently past it.
+const SMALL_NET_ITERATIONS: usize = 32_768;
+
+/// train_small.wgsl's buffers, for a network that fits one workgroup.
+struct Small {
+    params: SmallNetParams,
+    /// Steps per dispatch.
+    steps_per_dispatch: usize,
+    uniform: wgpu::Buffer,
+    steps: wgpu::Buffer,
+    /// Every layer's [W; b], one after another.
+    weights: wgpu::Buffer,
+    /// Where each layer sits in `weights`, and its size, in bytes.
+    spans: Vec<(u64, u64)>,
+    bind_group: wgpu::BindGroup,
+}
+
+/// Where a network's values go in train_small.wgsl's workgroup memory, if
+/// they fit: each layer's [W; b], activations and deltas for `batch` rows,
+/// then the batch's inputs and targets.
+fn small_plan(net: &Network, batch: usize, config: &TrainConfig) -> Option<SmallNetParams> {
+    let layers = net.layers();
+    if layers.len() > SMALL_NET_LAYERS {
+        return None;
+    }
+    let mut p = SmallNetParams {
+        layers: layers.len() as u32,
+        loss: crate::gpu::kernels::loss_id(config.loss),
+        sigmoid_rule: sigmoid_id(config.sigmoid_derivative),
+        n_in: net.inputs() as u32,
+        ..Default::default()
+    };
+    let (mut mem, mut buf) = (0usize, 0usize);
+    for (l, layer) in layers.iter().enumerate() {
+        let w = (layer.inputs + layer.bias.is_some() as usize) * layer.outputs;
+        let a = batch * layer.outputs;
+        p.dims[l] = [
+            layer.inputs as u32,
+            layer.outputs as u32,
+            layer.bias.is_some() as u32,
+            layer.activation.gpu_id(),
+        ];
+        p.offs[l] = [
+            mem as u32,
+            (mem + w) as u32,
+            (mem + w + a) as u32,
+            buf as u32,
+        ];
+        mem += w + 2 * a;
+        buf += w;
+    }
+    p.x_off = mem as u32;
+    p.y_off = (mem + batch * net.inputs()) as u32;
+    mem += batch * (net.inputs() + net.outputs());
+    (mem <= SMALL_NET_FLOATS).then_some(p)
+}
+
+/// An upper bound on the run-time-bounded loop iterations one invocation of
+/// train_small.wgsl runs per step: each phase's share of elements (64
+/// invocations) times its inner loop, plus the loops' own passes.
+fn small_iterations_per_step(net: &Network, batch: usize) -> usize {
+    let share = |elements: usize| elements.div_ceil(64) + 1;
+    let layers = net.layers();
+    let mut n = 8
+        + share(batch * net.inputs())
+        + share(batch * net.outputs())
+        + share(batch * net.outputs());
+    for (l, layer) in layers.iter().enumerate() {
+        n += 2 + share(batch * layer.outputs) * (layer.inputs + 1);
+        if let Some(next) = layers.get(l + 1) {
+            n += 2 + share(batch * layer.outputs) * (next.outputs + 1);
+        }
+        let w = (layer.inputs + layer.bias.is_some() as usize) * layer.outputs;
+        n += 2 + share(w) * (batch + 1);
+    }
+    n
+}
+
 /// Everything a run keeps on the GPU.
 struct Run<'a> {
     ctx: &'a GpuContext,
@@ -55,6 +137,7 @@ struct Run<'a> {
     output_delta: Kernel,
     hidden_delta: Vec<Kernel>,
     update: Vec<Kernel>,
+    small: Option<Small>,
 }
 
 /// A layer's weights with its bias as one more row: the layout the kernels use.
@@ -231,7 +314,51 @@ impl<'a> Run<'a> {
             op,
             Work::Elementwise { cols: op.n_out },
         );
+        let small = match small_plan(net, batch, config) {
+            Some(params) if !ctx.options.per_step_dispatches => {
+                let sizes: Vec<u64> = layers
+                    .iter()
+                    .map(|l| 4 * augmented(l).len() as u64)
+                    .collect();
+                let mut spans = Vec::new();
+                let mut at = 0;
+                for size in sizes {
+                    spans.push((at, size));
+                    at += size;
+                }
+                let all = ctx.storage_zeroed("small net weights", (at / 4) as usize)?;
+                let steps = ctx.storage_zeroed("small net steps", 4 * steps_per_submit)?;
+                let uniform = ctx.uniform_from("small net", &params);
+                let buffers = [&x_all, &y_all, &index, &steps, &all, &losses, &uniform];
+                let entries: Vec<wgpu::BindGroupEntry> = buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect();
+                let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("train_small"),
+                    layout: &ctx.pipelines.small_group,
+                    entries: &entries,
+                });
+                let steps_per_dispatch =
+                    (SMALL_NET_ITERATIONS / small_iterations_per_step(net, batch)).max(1);
+                Some(Small {
+                    params,
+                    steps_per_dispatch,
+                    uniform,
+                    steps,
+                    weights: all,
+                    spans,
+                    bind_group,
+                })
+            }
+            _ => None,
+        };
         Ok(Run {
+            small,
             ctx,
             n,
             batch,
@@ -282,6 +409,45 @@ impl<'a> Run<'a> {
                 }
             })
             .collect();
+        if train && let Some(small) = &self.small {
+            // Many steps, one dispatch: the layers' weights go into the
+            // kernel's buffer and come back after it.
+            // Each dispatch takes the next steps_per_dispatch steps; the
+            // uniform saying which is written before each submit.
+            ctx.queue
+                .write_buffer(&small.steps, 0, bytemuck::cast_slice(&params));
+            let mut first = 0;
+            while first < plan.len() {
+                let count = small.steps_per_dispatch.min(plan.len() - first);
+                let net = SmallNetParams {
+                    first: first as u32,
+                    steps: count as u32,
+                    ..small.params
+                };
+                ctx.queue
+                    .write_buffer(&small.uniform, 0, bytemuck::bytes_of(&net));
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                if first == 0 {
+                    for (w, &(at, size)) in self.weights.iter().zip(&small.spans) {
+                        encoder.copy_buffer_to_buffer(w, 0, &small.weights, at, size);
+                    }
+                }
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    pass.set_pipeline(&ctx.pipelines.train_small);
+                    pass.set_bind_group(0, &small.bind_group, &[]);
+                    pass.dispatch_workgroups(1, 1, 1);
+                }
+                first += count;
+                if first == plan.len() {
+                    for (w, &(at, size)) in self.weights.iter().zip(&small.spans) {
+                        encoder.copy_buffer_to_buffer(&small.weights, at, w, 0, size);
+                    }
+                }
+                ctx.queue.submit([encoder.finish()]);
+            }
+            return Ok(ctx.read_back(&[(&self.losses, plan.len())])?.remove(0));
+        }
         self.steps.write(ctx, &params);
 
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
