@@ -4,6 +4,7 @@
 //   MSE:                         D = (ŷ − y) · act'(ŷ)
 //   BCE, sigmoid, exact rule:    D = ŷ − y   (the closed form, no division)
 //   BCE, notebook's 1 − s:       D = (ŷ − y) / (q (1 − q)) · act'(ŷ), q = clamp(ŷ)
+//   CE, softmax:                 D = ŷ − y
 //
 // Bindings: a = ŷ (the last layer's activations), b = y (targets), c = D;
 // all rows x n_out. Workgroup: 256 invocations, one element each, over a
@@ -27,7 +28,7 @@ fn main(
     let t = y[e];
     if layer.loss == MSE {
         delta[e] = (p - t) * derivative(layer.act, p, layer.sigmoid_rule);
-    } else if layer.act == SIGMOID && layer.sigmoid_rule == SIGMOID_EXACT {
+    } else if layer.loss == CE || (layer.act == SIGMOID && layer.sigmoid_rule == SIGMOID_EXACT) {
         delta[e] = p - t;
     } else {
         let q = clamp(p, BCE_EPSILON, 1.0 - BCE_EPSILON);

@@ -6,7 +6,7 @@
 //   gather    X_b, Y_b = rows idx[offset .. offset + rows] of X, Y
 //   forward   A_l = act_l(A_{l-1} . W_l + b_l)
 //   loss      out[loss_slot] = Σ loss(ŷ, y)        (partial sums per invocation,
-//                                                  added by invocation 0 in order)
+//                                                  a tree over them; BCE from z)
 //   deltas    D_L = ∂loss/∂ŷ ⊙ act'(ŷ);  D_l = (D_{l+1} . W_{l+1}ᵀ) ⊙ act'(A_l)
 //   update    [W_l; b_l] -= s · [A_{l-1}, 1]ᵀ . D_l
 //
@@ -57,13 +57,14 @@ struct Net {
 var<workgroup> mem: array<f32, MEM>;
 var<workgroup> partial: array<f32, THREADS>;
 
-fn loss_value(p: f32, t: f32) -> f32 {
+// The loss of one value as loss.wgsl computes it: from ŷ (MSE) or from the
+// logit z (BCE).
+fn loss_value(p: f32, z: f32, t: f32) -> f32 {
     if net.loss == MSE {
         let e = p - t;
         return 0.5 * e * e;
     }
-    let q = clamp(p, BCE_EPSILON, 1.0 - BCE_EPSILON);
-    return -(t * log(q) + (1.0 - t) * log(1.0 - q));
+    return max(z, 0.0) - t * z + log(1.0 + exp(-abs(z)));
 }
 
 // The input of layer l for row r, column i: the batch or the activations
@@ -118,6 +119,9 @@ fn main(@builtin(local_invocation_index) tid: u32) {
                 var z = sum;
                 if d.z == 1u { z += mem[o.x + d.x * d.y + j]; }
                 mem[o.y + e] = activate(d.w, z);
+                // BCE's loss needs the logit: kept in the delta slot, which
+                // the same invocation reads before writing the delta there.
+                if l == last { mem[o.z + e] = z; }
             }
             workgroupBarrier();
         }
@@ -129,7 +133,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
         for (var e = tid; e < rows * n_out; e += THREADS) {
             let p = mem[ol.y + e];
             let t = mem[net.y_off + e];
-            sum += loss_value(p, t);
+            sum += loss_value(p, mem[ol.z + e], t);
             var delta: f32;
             if net.loss == MSE {
                 delta = (p - t) * derivative(dl.w, p, net.sigmoid_rule);

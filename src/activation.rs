@@ -14,6 +14,14 @@ pub enum Activation {
     Tanh,
     /// `z`; derivative 1.
     Identity,
+    /// `softmax(z)_j = e^(z_j − max z) / Σ_k e^(z_k − max z)` over each row:
+    /// class probabilities. Output layer only, at least 2 wide, trained with
+    /// [`Loss::CrossEntropy`](crate::Loss::CrossEntropy), whose delta
+    /// through the softmax is the fused `ŷ − y`. Being a function of the
+    /// whole row, it is applied after the product by
+    /// [`softmax_rows`](crate::cpu::softmax_rows); [`Activation::apply`]
+    /// passes `z` through.
+    Softmax,
 }
 
 /// Which derivative the sigmoid uses in the backward pass.
@@ -46,7 +54,7 @@ impl Activation {
                 }
             }
             Activation::Tanh => z.tanh(),
-            Activation::Identity => z,
+            Activation::Identity | Activation::Softmax => z,
         }
     }
 
@@ -67,7 +75,9 @@ impl Activation {
                 }
             }
             Activation::Tanh => 1.0 - a * a,
-            Activation::Identity => 1.0,
+            // Softmax is only trained with cross-entropy, whose delta skips
+            // the derivative: the fused ŷ − y.
+            Activation::Identity | Activation::Softmax => 1.0,
         }
     }
 
@@ -78,6 +88,7 @@ impl Activation {
             Activation::Relu => 1,
             Activation::Tanh => 2,
             Activation::Identity => 3,
+            Activation::Softmax => 4,
         }
     }
 
@@ -88,16 +99,24 @@ impl Activation {
             Activation::Relu => "relu",
             Activation::Tanh => "tanh",
             Activation::Identity => "identity",
+            Activation::Softmax => "softmax",
         }
     }
 
-    /// Every activation, for tests and command-line parsing.
+    /// Every activation a hidden layer may have (all but softmax), for tests
+    /// and command-line parsing.
     pub const ALL: [Activation; 4] = [
         Activation::Sigmoid,
         Activation::Relu,
         Activation::Tanh,
         Activation::Identity,
     ];
+
+    /// Whether the activation is applied to a whole row (softmax) rather
+    /// than to each value.
+    pub fn is_row_wise(self) -> bool {
+        self == Activation::Softmax
+    }
 }
 
 impl fmt::Display for Activation {

@@ -48,6 +48,12 @@ impl Layer {
 
     /// Check shapes and values; `number` is the layer's 1-based position,
     /// used in messages.
+    /// Weights and biases in all: `inputs · outputs`, plus `outputs` with
+    /// a bias.
+    pub fn parameter_count(&self) -> usize {
+        self.weights.len() + self.bias.as_ref().map_or(0, Vec::len)
+    }
+
     pub(crate) fn check(&self, number: usize) -> Result<()> {
         if self.inputs == 0 {
             return Err(if number == 1 {

@@ -18,8 +18,12 @@
 //!   training entry points.
 //! - [`layer`]: [`Layer`], weights `inputs x outputs` row-major plus bias.
 //! - [`activation`]: [`Activation`] and its derivative from the output.
-//! - [`loss`]: [`Loss`] (MSE, BCE): reported values and gradients.
+//! - [`loss`]: [`Loss`] (MSE, BCE, cross-entropy): values and gradients.
+//! - [`init`]: [`Init`], how a new network's weights are drawn.
 //! - [`train`]: [`TrainConfig`] and the exact update rule, [`TrainReport`].
+//! - [`optimizer`]: [`Optimizer`] (SGD, momentum, Adam), [`Schedule`],
+//!   [`OptimizerState`].
+//! - [`metrics`]: accuracy and [`ConfusionMatrix`].
 //! - [`batches`]: mini-batch order, shuffled by a seeded permutation.
 //! - [`backend`]: [`Backend`] (cpu, gpu, auto) and the [`Device`] it opens.
 //! - [`cpu`]: the CPU path, one function per step of training.
@@ -38,12 +42,15 @@ pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod matrix;
+pub mod metrics;
 pub mod model_file;
 pub mod network;
 pub mod notebook;
+pub mod optimizer;
 mod random;
 pub mod train;
 
@@ -53,11 +60,14 @@ pub use batches::{BatchOrder, shuffled_order};
 pub use data::{Standardizer, Table};
 pub use error::{Error, Result};
 pub use gpu::{AdapterReport, GpuContext, GpuOptions};
+pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;
 pub use matrix::Matrix;
+pub use metrics::{ConfusionMatrix, accuracy};
 pub use model_file::Model;
 pub use network::{Gradient, Network, NetworkBuilder};
+pub use optimizer::{Optimizer, OptimizerState, Schedule, UpdateRule};
 pub use train::{Progress, Reduction, TrainConfig, TrainReport};
 
 // The README's code blocks run as doctests.

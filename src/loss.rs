@@ -8,8 +8,16 @@
 //! - BCE: `−Σ_j [y_j ln ŷ_j + (1 − y_j) ln(1 − ŷ_j)]`, for a sigmoid output
 //!   and targets in [0, 1]. With the sigmoid its gradient through the
 //!   activation simplifies to `ŷ − y`, which is what the backward pass uses.
-//!   For the reported value `ŷ` is clamped to `[1e-7, 1 − 1e-7]` so a
-//!   saturated output gives a large finite loss, not infinity.
+//! - Cross-entropy: `−Σ_j y_j ln ŷ_j` for a softmax output and targets
+//!   that are distributions over the classes (one-hot rows, usually); its
+//!   gradient through the softmax is again `ŷ − y`.
+//!
+//! BCE and cross-entropy are computed from the output layer's logits `z`
+//! (the values before the activation), never from `ŷ`, so a saturated
+//! output gives its true large loss instead of `ln 0`:
+//! BCE per value is `max(z, 0) − y z + ln(1 + e^−|z|)`, and cross-entropy
+//! uses the log-softmax `z_j − lse(z)`, with the log-sum-exp
+//! `lse(z) = max z + ln Σ_k e^(z_k − max z)` ([`Loss::value_from_logit`]).
 //!
 //! The reported loss of a batch is the mean of the per-sample losses.
 
@@ -23,31 +31,77 @@ pub enum Loss {
     Mse,
     /// Binary cross-entropy, for a sigmoid output layer and targets in [0, 1].
     Bce,
+    /// Categorical cross-entropy, for a softmax output layer and target rows
+    /// that sum to 1.
+    CrossEntropy,
 }
 
 /// Clamp for the BCE value: keeps `ln` finite for saturated outputs.
 pub(crate) const BCE_EPSILON: f32 = 1e-7;
 
 impl Loss {
-    /// The loss of one output value against its target.
+    /// The loss of one output value against its target, from the
+    /// prediction `ŷ` alone (clamped to `[1e-7, 1 − 1e-7]` for BCE and
+    /// cross-entropy). Training reports the exact form from the logits,
+    /// [`Loss::sum_from_logits`].
     #[inline]
     pub fn value(self, y_hat: f32, y: f32) -> f64 {
+        let clamped = || y_hat.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON) as f64;
         match self {
             Loss::Mse => {
                 let e = (y_hat - y) as f64;
                 0.5 * e * e
             }
             Loss::Bce => {
-                let p = y_hat.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON) as f64;
-                let y = y as f64;
+                let (p, y) = (clamped(), y as f64);
                 -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
             }
+            Loss::CrossEntropy if y == 0.0 => 0.0,
+            Loss::CrossEntropy => -(y as f64) * clamped().ln(),
         }
     }
 
-    /// Sum of the per-sample losses over a batch (row-major `ŷ` and `y`).
+    /// Sum of [`Loss::value`] over a batch (row-major `ŷ` and `y`).
     pub fn sum(self, y_hat: &[f32], y: &[f32]) -> f64 {
         y_hat.iter().zip(y).map(|(&p, &t)| self.value(p, t)).sum()
+    }
+
+    /// Whether this loss is computed from the logits rather than from `ŷ`.
+    pub fn uses_logits(self) -> bool {
+        self != Loss::Mse
+    }
+
+    /// The loss of a batch from the output's logits `z` (the values before
+    /// the activation, `rows x cols` row-major) for BCE and cross-entropy,
+    /// computed in f64: BCE `Σ max(z, 0) − y z + ln(1 + e^−|z|)`,
+    /// cross-entropy `Σ_rows Σ_j y_j (lse(z) − z_j)`. For MSE, which has no
+    /// use for logits, `z` is read as `ŷ` ([`Loss::sum`]).
+    pub fn sum_from_logits(self, z: &[f32], y: &[f32], cols: usize) -> f64 {
+        match self {
+            Loss::Mse => self.sum(z, y),
+            Loss::Bce => z
+                .iter()
+                .zip(y)
+                .map(|(&z, &t)| {
+                    let (z, t) = (z as f64, t as f64);
+                    z.max(0.0) - t * z + (-z.abs()).exp().ln_1p()
+                })
+                .sum(),
+            Loss::CrossEntropy => z
+                .chunks_exact(cols)
+                .zip(y.chunks_exact(cols))
+                .map(|(z, t)| {
+                    let max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+                    let sum: f64 = z.iter().map(|&v| (v as f64 - max).exp()).sum();
+                    let lse = max + sum.ln();
+                    z.iter()
+                        .zip(t)
+                        .filter(|(_, t)| **t != 0.0)
+                        .map(|(&z, &t)| t as f64 * (lse - z as f64))
+                        .sum::<f64>()
+                })
+                .sum(),
+        }
     }
 
     /// The lower-case name.
@@ -55,6 +109,7 @@ impl Loss {
         match self {
             Loss::Mse => "mse",
             Loss::Bce => "bce",
+            Loss::CrossEntropy => "ce",
         }
     }
 }

@@ -253,6 +253,7 @@ impl Model {
             .map(|a| {
                 Activation::ALL
                     .into_iter()
+                    .chain([Activation::Softmax])
                     .find(|x| x.name() == a)
                     .ok_or_else(|| model_err(&file, format!("unknown activation {a:?}")))
             })
@@ -260,6 +261,7 @@ impl Model {
         let network = network_from(&file, layers, &activations)?;
         let loss = match meta.get("loss").map(String::as_str) {
             Some("bce") => Loss::Bce,
+            Some("ce") => Loss::CrossEntropy,
             Some("mse") | None => Loss::Mse,
             Some(other) => return Err(model_err(&file, format!("unknown loss {other:?}"))),
         };

@@ -6,8 +6,11 @@ use crate::activation::Activation;
 use crate::backend::Device;
 use crate::cpu;
 use crate::error::{Error, Result};
+use crate::init::Init;
 use crate::layer::Layer;
+use crate::loss::Loss;
 use crate::matrix::Matrix;
+use crate::optimizer::OptimizerState;
 use crate::random::Stream;
 use crate::train::{Progress, TrainConfig, TrainReport};
 
@@ -52,6 +55,7 @@ pub struct Gradient {
 pub struct NetworkBuilder {
     inputs: usize,
     layers: Vec<(usize, Activation, bool)>,
+    init: Init,
 }
 
 impl NetworkBuilder {
@@ -67,10 +71,30 @@ impl NetworkBuilder {
         self
     }
 
-    /// The network, every weight and bias drawn uniformly from [-1, 1) by a
-    /// generator seeded with `seed`: layer by layer, the weights in row-major
-    /// order, then the bias. The same seed gives the same network on every
-    /// machine and every run.
+    /// Draw the weights with `init` instead of the default
+    /// [`Init::Uniform`].
+    ///
+    /// ```
+    /// use neurona::{Activation, Init, Network};
+    /// let net = Network::builder(784)
+    ///     .layer(128, Activation::Relu)
+    ///     .layer(10, Activation::Softmax)
+    ///     .init(Init::Auto) // He for the ReLU layer, Xavier for the softmax
+    ///     .build(1)?;
+    /// let bound = (6.0f32 / 784.0).sqrt();
+    /// assert!(net.layers()[0].weights().iter().all(|w| w.abs() <= bound));
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// The network, its weights and biases drawn as the [`Init`] scheme says
+    /// (by default uniformly from [-1, 1)) by a generator seeded with
+    /// `seed`: layer by layer, the weights in row-major order, then the
+    /// bias. The same seed gives the same network on every machine and
+    /// every run.
     pub fn build(self, seed: u64) -> Result<Network> {
         let mut rng = Stream::new(seed);
         let mut inputs = self.inputs;
@@ -81,8 +105,13 @@ impl NetworkBuilder {
             let count = inputs
                 .checked_mul(outputs)
                 .ok_or_else(|| Error::Config(format!("a {inputs}x{outputs} layer is too large")))?;
-            let weights = (0..count).map(|_| rng.uniform_pm1()).collect();
-            let bias = has_bias.then(|| (0..outputs).map(|_| rng.uniform_pm1()).collect());
+            let init = self.init.for_activation(activation);
+            let a = init.bound(inputs, outputs, activation);
+            let weights = (0..count).map(|_| a * rng.uniform_pm1()).collect();
+            let bias = has_bias.then(|| match init {
+                Init::Uniform => (0..outputs).map(|_| rng.uniform_pm1()).collect(),
+                _ => vec![0.0; outputs],
+            });
             layers.push(Layer::new(inputs, outputs, activation, weights, bias));
             inputs = outputs;
         }
@@ -96,6 +125,7 @@ impl Network {
         NetworkBuilder {
             inputs,
             layers: Vec::new(),
+            init: Init::Uniform,
         }
     }
 
@@ -115,6 +145,21 @@ impl Network {
                 });
             }
             layer.check(i + 1)?;
+            if layer.activation == Activation::Softmax {
+                if i + 1 < layers.len() {
+                    return Err(Error::Config(format!(
+                        "layer {} is softmax, which only the output layer may be",
+                        i + 1
+                    )));
+                }
+                if layer.outputs < 2 {
+                    return Err(Error::Config(format!(
+                        "layer {} is a softmax over {} output; softmax needs at least 2 (use sigmoid for one)",
+                        i + 1,
+                        layer.outputs
+                    )));
+                }
+            }
         }
         Ok(Network { layers })
     }
@@ -231,7 +276,8 @@ impl Network {
         config: &TrainConfig,
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
-        cpu::train(self, inputs, targets, config, &mut on_progress)
+        let mut state = OptimizerState::new(self, config.optimizer);
+        cpu::train(self, inputs, targets, config, &mut state, &mut on_progress)
     }
 
     /// Train on `device` (the CPU, or a GPU with every buffer resident
@@ -255,14 +301,63 @@ impl Network {
         inputs: &Matrix,
         targets: &Matrix,
         config: &TrainConfig,
+        on_progress: impl FnMut(&Progress),
+    ) -> Result<TrainReport> {
+        let mut state = OptimizerState::new(self, config.optimizer);
+        self.resume_on(device, inputs, targets, config, &mut state, on_progress)
+    }
+
+    /// Train on `device` from `state` (the optimizer's moments, the step and
+    /// epoch counts of earlier runs) and leave it updated, so that training
+    /// in several calls, or across a save and load of the model with its
+    /// state, gives the same weights as one run of all the epochs.
+    /// `config.epochs` counts the epochs of this call.
+    ///
+    /// ```
+    /// use neurona::{Backend, Device, Matrix, Network, Optimizer, OptimizerState, TrainConfig};
+    /// let x = Matrix::from_rows(&[[0., 1.], [1., 0.], [1., 1.]])?;
+    /// let y = Matrix::from_rows(&[[1.], [0.], [1.]])?;
+    /// let config = TrainConfig::new().optimizer(Optimizer::adam()).epochs(5);
+    /// let (mut a, mut b) = (Network::neuron(2, 3)?, Network::neuron(2, 3)?);
+    /// a.train(&x, &y, &config.clone().epochs(10))?;
+    /// let (cpu, mut state) = (Device::new(Backend::Cpu)?, OptimizerState::new(&b, config.optimizer));
+    /// b.resume_on(&cpu, &x, &y, &config, &mut state, |_| {})?;
+    /// b.resume_on(&cpu, &x, &y, &config, &mut state, |_| {})?;
+    /// assert_eq!(a, b);
+    /// assert_eq!(state.steps, 10);
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn resume_on(
+        &mut self,
+        device: &Device,
+        inputs: &Matrix,
+        targets: &Matrix,
+        config: &TrainConfig,
+        state: &mut OptimizerState,
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
         match device.gpu_context() {
-            Some(ctx) => {
-                crate::gpu::train::train(ctx, self, inputs, targets, config, &mut on_progress)
-            }
-            None => cpu::train(self, inputs, targets, config, &mut on_progress),
+            Some(ctx) => crate::gpu::train::train(
+                ctx,
+                self,
+                inputs,
+                targets,
+                config,
+                state,
+                &mut on_progress,
+            ),
+            None => cpu::train(self, inputs, targets, config, state, &mut on_progress),
         }
+    }
+
+    /// The mean loss of `loss` over `inputs` against `targets` on the CPU,
+    /// computed as training reports it (from the logits for BCE and
+    /// cross-entropy).
+    pub fn loss(&self, inputs: &Matrix, targets: &Matrix, loss: Loss) -> Result<f64> {
+        let config = TrainConfig::new().loss(loss);
+        config.check(self)?;
+        config.check_data(self, inputs, targets)?;
+        Ok(cpu::evaluate_loss(self, inputs, targets, &config))
     }
 
     /// Gradients of the batch loss (`config.loss`, reduced by

@@ -17,6 +17,13 @@
 //! 4. **update** (SGD): with `s = lr / B` for [`Reduction::Mean`] or
 //!    `s = lr` for [`Reduction::Sum`],
 //!    `W_l ← W_l − s · A_{l-1}ᵀ . D_l` and `b_l ← b_l − s · Σ_rows D_l`.
+//!    Other optimizers, weight decay and learning-rate schedules take the
+//!    gradient `G_l = (s / lr) · [A_{l-1}, 1]ᵀ . D_l` and update each value
+//!    as [`crate::optimizer`] says.
+//!
+//! A softmax output with cross-entropy, and a sigmoid output with BCE, have
+//! the output delta `Ŷ − Y`; their loss is computed from the logits
+//! (see [`Loss`]).
 //!
 //! Derivatives are computed from the stored activations `A_l` (e.g. the
 //! sigmoid's `s (1 − s)`).
@@ -38,6 +45,7 @@ use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
+use crate::optimizer::{Optimizer, Schedule};
 
 /// How the gradient of a batch is reduced over its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -83,6 +91,14 @@ pub struct TrainConfig {
     pub sigmoid_derivative: SigmoidDerivative,
     /// Report the loss every this many steps (0: never). Default 0.
     pub report_every: usize,
+    /// The update rule. Default SGD.
+    pub optimizer: Optimizer,
+    /// L2 weight decay `λ` (≥ 0): `λ W` is added to the gradient of every
+    /// weight (not the biases), i.e. `½ λ ‖W‖²` to the loss minimised (the
+    /// reported loss leaves it out). Default 0.
+    pub weight_decay: f32,
+    /// How the learning rate changes over the steps. Default constant.
+    pub schedule: Schedule,
 }
 
 impl Default for TrainConfig {
@@ -96,6 +112,9 @@ impl Default for TrainConfig {
             reduction: Reduction::Mean,
             sigmoid_derivative: SigmoidDerivative::Exact,
             report_every: 0,
+            optimizer: Optimizer::Sgd,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
         }
     }
 }
@@ -119,6 +138,7 @@ impl TrainConfig {
             reduction: Reduction::Sum,
             sigmoid_derivative: SigmoidDerivative::Exact,
             report_every: 1_000,
+            ..Self::default()
         }
     }
 
@@ -176,12 +196,22 @@ impl TrainConfig {
         self
     }
 
-    /// The step size `s` for a batch of `rows` rows.
-    pub(crate) fn step_size(&self, rows: usize) -> f32 {
-        match self.reduction {
-            Reduction::Mean => self.learning_rate / rows as f32,
-            Reduction::Sum => self.learning_rate,
-        }
+    /// Set the optimizer.
+    pub fn optimizer(mut self, optimizer: Optimizer) -> Self {
+        self.optimizer = optimizer;
+        self
+    }
+
+    /// Set the L2 weight decay `λ`.
+    pub fn weight_decay(mut self, lambda: f32) -> Self {
+        self.weight_decay = lambda;
+        self
+    }
+
+    /// Set the learning-rate schedule.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// Check the settings against the network, without data.
@@ -197,14 +227,28 @@ impl TrainConfig {
                 "batch size must be at least 1 (or None for the full batch)".into(),
             ));
         }
-        let last = net.layers().len();
-        let act = net.layers()[last - 1].activation();
-        if self.loss == Loss::Bce && act != Activation::Sigmoid {
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(Error::Config(format!(
-                "BCE needs a sigmoid output layer, but layer {last} is {act}"
+                "weight decay must be a finite number of at least 0, got {}",
+                self.weight_decay
             )));
         }
-        Ok(())
+        self.optimizer.check()?;
+        self.schedule.check()?;
+        let last = net.layers().len();
+        let act = net.layers()[last - 1].activation();
+        match (self.loss, act) {
+            (Loss::Bce, a) if a != Activation::Sigmoid => Err(Error::Config(format!(
+                "BCE needs a sigmoid output layer, but layer {last} is {act}"
+            ))),
+            (Loss::CrossEntropy, a) if a != Activation::Softmax => Err(Error::Config(format!(
+                "cross-entropy needs a softmax output layer, but layer {last} is {act}"
+            ))),
+            (loss, Activation::Softmax) if loss != Loss::CrossEntropy => Err(Error::Config(
+                format!("a softmax output layer trains with cross-entropy, not {loss}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Check data against the network and these settings.
@@ -243,19 +287,32 @@ impl TrainConfig {
                 value,
             });
         }
-        if self.loss == Loss::Bce
+        if self.loss != Loss::Mse
             && let Some(i) = targets
                 .as_slice()
                 .iter()
                 .position(|t| !(0.0..=1.0).contains(t))
         {
             return Err(Error::OutOfRange {
-                what: "targets for BCE".into(),
+                what: match self.loss {
+                    Loss::Bce => "targets for BCE".into(),
+                    _ => "targets for cross-entropy".into(),
+                },
                 row: i / out,
                 col: i % out,
                 value: targets.as_slice()[i],
                 range: "[0, 1]",
             });
+        }
+        if self.loss == Loss::CrossEntropy {
+            for r in 0..targets.rows() {
+                let sum: f32 = targets.row(r).iter().sum();
+                if (sum - 1.0).abs() > 1e-4 {
+                    return Err(Error::Config(format!(
+                        "targets for cross-entropy: row {r} sums to {sum}; each row must sum to 1 (one-hot classes, or class probabilities)"
+                    )));
+                }
+            }
         }
         Ok(())
     }

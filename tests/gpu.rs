@@ -217,13 +217,235 @@ fn output_delta_and_loss_match_cpu() {
                 assert_close(&name, &got, &widen(&want), 1e-6, 1e-5);
             }
         }
-        let want = loss.sum(&y_hat, &y);
-        let got = ctx.loss_sum(&y_hat, &y, loss, rows, n).unwrap() as f64;
+    }
+    // Softmax with cross-entropy: ŷ − y.
+    let exact = SigmoidDerivative::Exact;
+    let (ce, softmax) = (Loss::CrossEntropy, Activation::Softmax);
+    let mut want = vec![0.0; rows * n];
+    cpu::output_delta(&y_hat, &y, ce, softmax, exact, &mut want);
+    let got = ctx
+        .output_delta(&y_hat, &y, ce, softmax, exact, rows, n)
+        .unwrap();
+    assert_close("output_delta ce", &got, &widen(&want), 1e-6, 1e-5);
+
+    // Losses: MSE from ŷ; BCE and cross-entropy from logits as large as
+    // ±40, where ln ŷ of a clamped ŷ would be far off.
+    let z = random_matrix(3, rows, n, -40.0, 40.0);
+    let mut one_hot = vec![0.0f32; rows * n];
+    for r in 0..rows {
+        one_hot[r * n + r % n] = 1.0;
+    }
+    for (loss, input, target) in [
+        (Loss::Mse, &y_hat, &y),
+        (Loss::Bce, &z, &y),
+        (Loss::CrossEntropy, &z, &one_hot),
+    ] {
+        let want = loss.sum_from_logits(input, target, n);
+        let got = ctx.loss_sum(input, target, loss, rows, n).unwrap() as f64;
         assert!(
             (got - want).abs() <= 1e-5 * want.abs(),
             "loss {loss}: GPU {got} CPU {want}"
         );
     }
+}
+
+#[test]
+fn output_activation_matches_cpu() {
+    let Some(ctx) = ctx() else { return };
+    for &(rows, n) in &[(1, 2), (5, 3), (300, 10), (257, 1)] {
+        let z = random_matrix(4, rows, n, -60.0, 60.0);
+        let acts = Activation::ALL.into_iter().chain([Activation::Softmax]);
+        for act in acts.filter(|a| n > 1 || *a != Activation::Softmax) {
+            let mut want = vec![0.0; rows * n];
+            cpu::output_activation(&z, act, &mut want, n);
+            let got = ctx.output_activation(&z, act, rows, n).unwrap();
+            let name = format!("output_activation {act} {rows}x{n}");
+            assert_close(&name, &got, &widen(&want), 1e-6, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn weight_gradient_matches_cpu() {
+    let Some(ctx) = ctx() else { return };
+    for &(rows, n_in, n_out) in &[(1, 1, 1), (37, 53, 29), (130, 67, 65)] {
+        let a_in = random_matrix(5, rows, n_in, -1.0, 1.0);
+        let d = random_matrix(6, rows, n_out, -1.0, 1.0);
+        for has_bias in [false, true] {
+            let mut want = vec![0.0; (n_in + has_bias as usize) * n_out];
+            let scale = 1.0 / rows as f32;
+            cpu::weight_gradient(&mut want, has_bias, &a_in, &d, rows, n_in, n_out, scale);
+            let got = ctx
+                .weight_gradient(has_bias, &a_in, &d, rows, n_in, n_out, scale)
+                .unwrap();
+            let name = format!("weight_gradient {rows}x{n_in}x{n_out} bias={has_bias}");
+            assert_close(&name, &got, &widen(&want), 2e-5, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn optimizer_kernel_matches_cpu_over_several_steps() {
+    // The same f32 operations in the same order on both sides: they agree
+    // to a few ulps (the GPU's sqrt and division may round differently).
+    use neurona::{Optimizer, UpdateRule};
+    let Some(ctx) = ctx() else { return };
+    let (n, weights) = (1001, 900);
+    for opt in [
+        Optimizer::Sgd,
+        Optimizer::momentum(0.9),
+        Optimizer::nesterov(0.8),
+        Optimizer::adam(),
+    ] {
+        let mut cpu_w = random_matrix(7, 1, n, -1.0, 1.0);
+        let moments = |k| vec![0.0f32; if opt.moments() >= k { n } else { 0 }];
+        let (mut cpu_m, mut cpu_v) = (moments(1), moments(2));
+        let (mut gpu_w, mut gpu_m, mut gpu_v) = (cpu_w.clone(), cpu_m.clone(), cpu_v.clone());
+        for t in 1..=5 {
+            let g = random_matrix(10 + t, 1, n, -1.0, 1.0);
+            let rule = |decay| UpdateRule {
+                optimizer: opt,
+                weight_decay: decay,
+                lr: 0.01 * t as f32,
+                correction1: 1.0 / (1.0 - 0.9f32.powi(t as i32)),
+                correction2: 1.0 / (1.0 - 0.999f32.powi(t as i32)),
+            };
+            // The first `weights` values decay, the rest (a bias) do not.
+            let split = |v: &mut Vec<f32>| {
+                let tail = if v.is_empty() {
+                    Vec::new()
+                } else {
+                    v.split_off(weights)
+                };
+                (std::mem::take(v), tail)
+            };
+            let (mut w, mut b) = split(&mut cpu_w);
+            let (mut mw, mut mb) = split(&mut cpu_m);
+            let (mut vw, mut vb) = split(&mut cpu_v);
+            cpu::optimizer_update(&mut w, &g[..weights], &mut mw, &mut vw, &rule(0.1));
+            cpu::optimizer_update(&mut b, &g[weights..], &mut mb, &mut vb, &rule(0.0));
+            let join = |mut a: Vec<f32>, b: Vec<f32>| {
+                a.extend(b);
+                a
+            };
+            (cpu_w, cpu_m, cpu_v) = (join(w, b), join(mw, mb), join(vw, vb));
+            (gpu_w, gpu_m, gpu_v) = ctx
+                .optimizer_update(&gpu_w, weights, &g, &gpu_m, &gpu_v, &rule(0.1))
+                .unwrap();
+            let name = format!("{} step {t}", opt.name());
+            assert_close(&name, &gpu_w, &widen(&cpu_w), 1e-6, 1e-5);
+            assert_close(&format!("{name} m"), &gpu_m, &widen(&cpu_m), 1e-6, 1e-5);
+            assert_close(&format!("{name} v"), &gpu_v, &widen(&cpu_v), 1e-6, 1e-5);
+        }
+    }
+}
+
+/// A 3-class softmax net with a relu and a tanh layer on 97 rows of
+/// one-hot targets.
+fn classifier() -> (Network, Matrix, Matrix) {
+    let net = Network::builder(6)
+        .layer(70, Activation::Relu)
+        .layer(17, Activation::Tanh)
+        .layer(3, Activation::Softmax)
+        .init(neurona::Init::Auto)
+        .build(9)
+        .unwrap();
+    let x = Matrix::new(97, 6, random_matrix(21, 97, 6, -1.0, 1.0)).unwrap();
+    let mut y = vec![0.0f32; 97 * 3];
+    for (r, row) in x.as_slice().chunks_exact(6).enumerate() {
+        let class = if row[0] + row[1] > 0.5 {
+            2
+        } else if row[2] > 0.0 {
+            1
+        } else {
+            0
+        };
+        y[r * 3 + class] = 1.0;
+    }
+    (net, x, Matrix::new(97, 3, y).unwrap())
+}
+
+#[test]
+fn every_optimizer_trains_on_the_gpu_like_the_cpu() {
+    use neurona::{Optimizer, Schedule};
+    let Some(device) = gpu() else { return };
+    let (net, x, y) = classifier();
+    let base = TrainConfig::new()
+        .loss(Loss::CrossEntropy)
+        .batch_size(32)
+        .order(BatchOrder::Shuffled { seed: 3 })
+        .epochs(5);
+    let configs = [
+        base.clone().learning_rate(0.1).weight_decay(1e-3),
+        base.clone()
+            .optimizer(Optimizer::momentum(0.9))
+            .learning_rate(0.05)
+            .schedule(Schedule::Step {
+                every: 4,
+                factor: 0.5,
+            }),
+        base.clone()
+            .optimizer(Optimizer::nesterov(0.9))
+            .learning_rate(0.05),
+        base.clone()
+            .optimizer(Optimizer::adam())
+            .learning_rate(0.01)
+            .weight_decay(1e-4)
+            .schedule(Schedule::Cosine {
+                steps: 15,
+                floor: 0.1,
+            }),
+    ];
+    for cfg in configs {
+        let name = format!("{} {:?}", cfg.optimizer.name(), cfg.schedule);
+        let (mut on_cpu, mut on_gpu) = (net.clone(), net.clone());
+        let c = on_cpu.train(&x, &y, &cfg).unwrap();
+        let g = on_gpu.train_on(device, &x, &y, &cfg, |_| {}).unwrap();
+        assert_networks_close(&name, &on_gpu, &on_cpu, 1e-4);
+        assert!(
+            (c.final_loss - g.final_loss).abs() <= 1e-4 * c.final_loss,
+            "{name}: final loss CPU {} GPU {}",
+            c.final_loss,
+            g.final_loss
+        );
+        assert!(
+            c.final_loss < 1.0,
+            "{name}: did not learn, loss {}",
+            c.final_loss
+        );
+    }
+}
+
+#[test]
+fn resuming_on_the_gpu_gives_the_uninterrupted_run() {
+    use neurona::{Optimizer, OptimizerState};
+    let Some(device) = gpu() else { return };
+    let (net, x, y) = classifier();
+    let cfg = TrainConfig::new()
+        .loss(Loss::CrossEntropy)
+        .optimizer(Optimizer::adam())
+        .learning_rate(0.01)
+        .batch_size(40)
+        .order(BatchOrder::Shuffled { seed: 5 })
+        .epochs(6);
+    let mut whole = net.clone();
+    let mut whole_state = OptimizerState::new(&whole, cfg.optimizer);
+    whole
+        .resume_on(device, &x, &y, &cfg, &mut whole_state, |_| {})
+        .unwrap();
+    let mut parts = net.clone();
+    let mut state = OptimizerState::new(&parts, cfg.optimizer);
+    let half = cfg.clone().epochs(3);
+    parts
+        .resume_on(device, &x, &y, &half, &mut state, |_| {})
+        .unwrap();
+    parts
+        .resume_on(device, &x, &y, &half, &mut state, |_| {})
+        .unwrap();
+    assert!(same_bits(&whole, &parts), "resumed GPU run differs");
+    assert_eq!(state, whole_state);
+    assert_eq!(state.steps, 18);
+    assert_eq!(state.epochs, 6);
 }
 
 #[test]

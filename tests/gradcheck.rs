@@ -1,6 +1,7 @@
 //! The whole backward pass against central finite differences of the loss,
 //! computed in f64 from the network's f32 weights: every activation, with and
-//! without bias, MSE and BCE, mean and sum reductions.
+//! without bias, MSE, BCE and softmax with cross-entropy, mean and sum
+//! reductions.
 //!
 //! Tolerance: the analytic gradient is computed in f32 (relative error about
 //! 1e-6 per operation) and the f64 difference quotient with h = 1e-6 is
@@ -37,8 +38,14 @@ fn loss64(net: &Network, x: &Matrix, y: &Matrix, cfg: &TrainConfig, nudge: Optio
                     Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
                     Activation::Relu => z.max(0.0),
                     Activation::Tanh => z.tanh(),
-                    Activation::Identity => z,
+                    Activation::Identity | Activation::Softmax => z,
                 };
+            }
+            if layer.activation() == Activation::Softmax {
+                let row = &mut out[r * n_out..(r + 1) * n_out];
+                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = row.iter().map(|z| (z - max).exp()).sum();
+                row.iter_mut().for_each(|z| *z = (*z - max).exp() / sum);
             }
         }
         a = out;
@@ -51,6 +58,7 @@ fn loss64(net: &Network, x: &Matrix, y: &Matrix, cfg: &TrainConfig, nudge: Optio
             match cfg.loss {
                 Loss::Mse => 0.5 * (p - t) * (p - t),
                 Loss::Bce => -(t * p.ln() + (1.0 - t) * (1.0 - p).ln()),
+                Loss::CrossEntropy => -t * p.ln(),
             }
         })
         .sum();
@@ -91,7 +99,14 @@ fn check(hidden: Activation, output: Activation, bias: bool, loss: Loss, reducti
     let net = Network::from_layers(layers).unwrap();
     let rows = 6;
     let x = Matrix::new(rows, 3, random_matrix(1, rows, 3, -1.0, 1.0)).unwrap();
-    let y = Matrix::new(rows, 2, random_matrix(2, rows, 2, 0.0, 1.0)).unwrap();
+    let mut y = random_matrix(2, rows, 2, 0.0, 1.0);
+    if loss == Loss::CrossEntropy {
+        // Each row a distribution over the two classes.
+        for r in y.chunks_exact_mut(2) {
+            r[1] = 1.0 - r[0];
+        }
+    }
+    let y = Matrix::new(rows, 2, y).unwrap();
     let cfg = TrainConfig::new().loss(loss).reduction(reduction);
 
     let grads = net.gradients(&x, &y, &cfg).unwrap();
@@ -148,6 +163,28 @@ fn bce_gradients_match_finite_differences() {
         Activation::Sigmoid,
         true,
         Loss::Bce,
+        Reduction::Sum,
+    );
+}
+
+#[test]
+fn softmax_cross_entropy_gradients_match_finite_differences() {
+    for act in Activation::ALL {
+        for bias in [false, true] {
+            check(
+                act,
+                Activation::Softmax,
+                bias,
+                Loss::CrossEntropy,
+                Reduction::Mean,
+            );
+        }
+    }
+    check(
+        Activation::Tanh,
+        Activation::Softmax,
+        true,
+        Loss::CrossEntropy,
         Reduction::Sum,
     );
 }

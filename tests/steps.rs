@@ -64,7 +64,7 @@ fn act64(act: Activation, z: f64) -> f64 {
         Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
         Activation::Relu => z.max(0.0),
         Activation::Tanh => z.tanh(),
-        Activation::Identity => z,
+        Activation::Identity | Activation::Softmax => z,
     }
 }
 
@@ -74,7 +74,7 @@ fn dact64(act: Activation, a: f64) -> f64 {
         Activation::Sigmoid => a * (1.0 - a),
         Activation::Relu => (a > 0.0) as u8 as f64,
         Activation::Tanh => 1.0 - a * a,
-        Activation::Identity => 1.0,
+        Activation::Identity | Activation::Softmax => 1.0,
     }
 }
 
@@ -216,5 +216,118 @@ fn sgd_update_matches_oracle() {
             ATOL,
             RTOL,
         );
+    }
+}
+
+#[test]
+fn output_activation_matches_oracle() {
+    for (seed, &(rows, _, n)) in SHAPES.iter().enumerate() {
+        // Logits up to ±60: e^60 overflows f32, so a softmax that skipped
+        // subtracting the row maximum would give inf/inf = NaN here.
+        let z = random_matrix(1200 + seed as u64, rows, n, -60.0, 60.0);
+        let mut out = vec![f32::NAN; rows * n];
+        cpu::output_activation(&z, Activation::Softmax, &mut out, n);
+        let mut want = Vec::new();
+        for row in z.chunks_exact(n) {
+            let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+            let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+            want.extend(row.iter().map(|&v| (v as f64 - max).exp() / sum));
+        }
+        assert_close(&format!("softmax {rows}x{n}"), &out, &want, 1e-6, 1e-5);
+        for act in Activation::ALL {
+            cpu::output_activation(&z, act, &mut out, n);
+            let want: Vec<f64> = z.iter().map(|&v| act64(act, v as f64)).collect();
+            assert_close(&format!("{act} from logits"), &out, &want, ATOL, RTOL);
+        }
+    }
+}
+
+#[test]
+fn weight_gradient_matches_oracle() {
+    for (seed, &(rows, n_in, n_out)) in SHAPES.iter().enumerate() {
+        let a_in = random_matrix(seed as u64, rows, n_in, -1.0, 1.0);
+        let d = random_matrix(1300 + seed as u64, rows, n_out, -1.0, 1.0);
+        let scale = 1.0 / rows as f32;
+        let mut want = matmul_naive(&transpose(&a_in, rows, n_in), &d, n_in, rows, n_out);
+        want.extend((0..n_out).map(|j| (0..rows).map(|r| d[r * n_out + j] as f64).sum::<f64>()));
+        want.iter_mut().for_each(|g| *g *= scale as f64);
+        for has_bias in [true, false] {
+            let count = (n_in + has_bias as usize) * n_out;
+            let mut grad = vec![f32::NAN; count];
+            cpu::weight_gradient(&mut grad, has_bias, &a_in, &d, rows, n_in, n_out, scale);
+            let name = format!("weight_gradient {rows}x{n_in}x{n_out} bias={has_bias}");
+            assert_close(&name, &grad, &want[..count], ATOL, RTOL);
+        }
+    }
+}
+
+/// Three steps of `optimizer` on `n` values, against the rule in f64.
+fn check_optimizer(optimizer: neurona::Optimizer, n: usize, seed: u64) {
+    use neurona::{Optimizer, UpdateRule};
+    let mut w = random_matrix(seed, 1, n, -1.0, 1.0);
+    let mut w64: Vec<f64> = w.iter().map(|&v| v as f64).collect();
+    let moments = optimizer.moments();
+    let mut m = vec![0.0f32; if moments >= 1 { n } else { 0 }];
+    let mut v = vec![0.0f32; if moments >= 2 { n } else { 0 }];
+    let (mut m64, mut v64) = (vec![0.0f64; n], vec![0.0f64; n]);
+    let decay = 0.01f32;
+    for t in 1..=3 {
+        let g = random_matrix(seed + 10 * t, 1, n, -1.0, 1.0);
+        let (lr, c1, c2) = (
+            0.05f32,
+            1.0 / (1.0 - 0.9f32.powi(t as i32)),
+            1.0 / (1.0 - 0.999f32.powi(t as i32)),
+        );
+        let rule = UpdateRule {
+            optimizer,
+            weight_decay: decay,
+            lr,
+            correction1: c1,
+            correction2: c2,
+        };
+        cpu::optimizer_update(&mut w, &g, &mut m, &mut v, &rule);
+        for i in 0..n {
+            let g = g[i] as f64 + decay as f64 * w64[i];
+            let u = match optimizer {
+                Optimizer::Sgd => g,
+                Optimizer::Momentum { momentum, nesterov } => {
+                    m64[i] = momentum as f64 * m64[i] + g;
+                    if nesterov {
+                        g + momentum as f64 * m64[i]
+                    } else {
+                        m64[i]
+                    }
+                }
+                Optimizer::Adam {
+                    beta1,
+                    beta2,
+                    epsilon,
+                } => {
+                    let (b1, b2) = (beta1 as f64, beta2 as f64);
+                    m64[i] = b1 * m64[i] + (1.0 - b1) * g;
+                    v64[i] = b2 * v64[i] + (1.0 - b2) * g * g;
+                    (m64[i] * c1 as f64) / ((v64[i] * c2 as f64).sqrt() + epsilon as f64)
+                }
+            };
+            w64[i] -= lr as f64 * u;
+        }
+        let name = format!("{} n={n} step {t}", optimizer.name());
+        assert_close(&name, &w, &w64, 1e-6, 1e-5);
+    }
+}
+
+#[test]
+fn optimizer_update_matches_oracle() {
+    use neurona::Optimizer;
+    // 1, odd, and past the size where the update runs on several threads.
+    for n in [1, 37, 100_003] {
+        for opt in [
+            Optimizer::Sgd,
+            Optimizer::momentum(0.9),
+            Optimizer::nesterov(0.9),
+            Optimizer::adam(),
+        ] {
+            check_optimizer(opt, n, n as u64);
+        }
     }
 }

@@ -12,7 +12,8 @@ use crate::loss::Loss;
 /// MSE: `(ŷ − y) · act'(ŷ)`. BCE with a sigmoid output and the exact
 /// derivative: `ŷ − y`, the closed form of `(ŷ − y) / (ŷ (1 − ŷ)) · ŷ (1 − ŷ)`
 /// that cannot divide by zero. BCE with the notebook's derivative uses the
-/// unsimplified product, with `ŷ` clamped as in [`Loss`].
+/// unsimplified product, with `ŷ` clamped as in [`Loss`]. Cross-entropy
+/// with its softmax output: `ŷ − y`.
 pub fn output_delta(
     y_hat: &[f32],
     y: &[f32],
@@ -28,6 +29,7 @@ pub fn output_delta(
         *d = match loss {
             Loss::Mse => (p - t) * activation.derivative(p, sigmoid),
             Loss::Bce if fused_bce => p - t,
+            Loss::CrossEntropy => p - t,
             Loss::Bce => {
                 let q = p.clamp(crate::loss::BCE_EPSILON, 1.0 - crate::loss::BCE_EPSILON);
                 (p - t) / (q * (1.0 - q)) * activation.derivative(p, sigmoid)

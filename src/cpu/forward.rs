@@ -59,3 +59,26 @@ pub fn matmul_bias_act(
         }
     });
 }
+
+/// The output layer's activation from its logits `z` (`rows x n`, where
+/// the product put them; kept for the loss): `out = act(z)` value by value,
+/// or for softmax per row `out = e^(z − lse(z))` with
+/// `lse(z) = max z + ln Σ e^(z − max z)`. The twin of
+/// output_activation.wgsl.
+pub fn output_activation(z: &[f32], activation: Activation, out: &mut [f32], n: usize) {
+    let out = &mut out[..z.len()];
+    if activation != Activation::Softmax {
+        for (o, &z) in out.iter_mut().zip(z) {
+            *o = activation.apply(z);
+        }
+        return;
+    }
+    for (z, o) in z.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let sum: f32 = z.iter().map(|&v| (v - max).exp()).sum();
+        let lse = max + sum.ln();
+        for (&z, o) in z.iter().zip(o.iter_mut()) {
+            *o = (z - lse).exp();
+        }
+    }
+}

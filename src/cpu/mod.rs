@@ -3,8 +3,11 @@
 //!
 //! Each step of training is its own function, named like the GPU kernel it
 //! mirrors: [`matmul_bias_act`] (forward), [`output_delta`],
-//! [`hidden_delta`], [`sgd_update`]. Matrix products go through the `gemm`
-//! crate ([`matmul`](matmul/index.html)); buffers are allocated once per run.
+//! [`hidden_delta`], [`sgd_update`], and for other optimizers
+//! [`weight_gradient`] then [`optimizer_update`]; a softmax (or, with BCE,
+//! sigmoid) output goes through [`output_activation`]. Matrix products go
+//! through the `gemm` crate ([`matmul`](matmul/index.html)); buffers are
+//! allocated once per run.
 
 mod backward;
 mod forward;
@@ -12,8 +15,8 @@ pub mod matmul;
 mod update;
 
 pub use backward::{hidden_delta, output_delta};
-pub use forward::matmul_bias_act;
-pub use update::sgd_update;
+pub use forward::{matmul_bias_act, output_activation};
+pub use update::{optimizer_update, sgd_update, weight_gradient};
 
 use std::time::Instant;
 
@@ -22,40 +25,85 @@ use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::{Gradient, Network};
+use crate::optimizer::OptimizerState;
 use crate::train::{Progress, TrainConfig, TrainReport};
 
-/// Activations and deltas of every layer for batches of up to `rows` rows.
+/// Activations and deltas of every layer for batches of up to `rows` rows,
+/// the output layer's logits, and (for optimizers other than plain SGD)
+/// each layer's gradient.
 struct Workspace {
     rows: usize,
     acts: Vec<Vec<f32>>,
     deltas: Vec<Vec<f32>>,
+    logits: Vec<f32>,
+    grads: Vec<Vec<f32>>,
 }
 
 impl Workspace {
-    fn new(layers: &[Layer], rows: usize) -> Self {
+    fn new(layers: &[Layer], rows: usize, with_grads: bool) -> Self {
+        let outputs = layers.last().map_or(0, |l| l.outputs);
         Workspace {
             rows,
             acts: layers.iter().map(|l| vec![0.0; rows * l.outputs]).collect(),
             deltas: layers.iter().map(|l| vec![0.0; rows * l.outputs]).collect(),
+            logits: vec![0.0; rows * outputs],
+            grads: if with_grads {
+                layers
+                    .iter()
+                    .map(|l| vec![0.0; l.parameter_count()])
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
 
-/// Forward pass of `rows` rows of `x` through every layer into `acts`.
-fn forward(layers: &[Layer], x: &[f32], rows: usize, acts: &mut [Vec<f32>]) {
+/// Forward pass of `rows` rows of `x` through every layer into `acts`. With
+/// `keep_logits` (or a softmax output) the last product goes to `logits`
+/// and the output activation is applied from there (see
+/// [`output_activation`]).
+fn forward(
+    layers: &[Layer],
+    x: &[f32],
+    rows: usize,
+    acts: &mut [Vec<f32>],
+    logits: &mut [f32],
+    keep_logits: bool,
+) {
+    let last = layers.len() - 1;
     for (l, layer) in layers.iter().enumerate() {
         let (before, rest) = acts.split_at_mut(l);
         let a_in = if l == 0 { x } else { &before[l - 1][..] };
+        let via_logits = l == last && (keep_logits || layer.activation.is_row_wise());
         matmul_bias_act(
             a_in,
             &layer.weights,
             layer.bias.as_deref(),
-            layer.activation,
-            &mut rest[0],
+            if via_logits {
+                crate::Activation::Identity
+            } else {
+                layer.activation
+            },
+            if via_logits { logits } else { &mut rest[0] },
             rows,
             layer.inputs,
             layer.outputs,
         );
+        if via_logits {
+            let z = &logits[..rows * layer.outputs];
+            output_activation(z, layer.activation, &mut rest[0], layer.outputs);
+        }
+    }
+}
+
+/// The batch's loss sum, from what the forward pass left in `ws`.
+fn batch_loss(config: &TrainConfig, ws: &Workspace, y: &[f32], count: usize) -> f64 {
+    if config.loss.uses_logits() {
+        let cols = ws.logits.len() / ws.rows.max(1);
+        config.loss.sum_from_logits(&ws.logits[..count], y, cols)
+    } else {
+        config.loss.sum(&ws.acts[ws.acts.len() - 1][..count], y)
     }
 }
 
@@ -104,13 +152,72 @@ fn update(layers: &mut [Layer], x: &[f32], rows: usize, step: f32, ws: &Workspac
     }
 }
 
+/// Update number `t` of every layer from the deltas in `ws`: the fused SGD
+/// update, or the gradient then the optimizer's step on `state`.
+#[allow(clippy::too_many_arguments)]
+fn apply_update(
+    layers: &mut [Layer],
+    x: &[f32],
+    rows: usize,
+    config: &TrainConfig,
+    t: u64,
+    ws: &mut Workspace,
+    state: &mut OptimizerState,
+) {
+    let rates = config.rates(t, rows);
+    if config.fused_sgd() {
+        return update(layers, x, rows, rates.sgd_step, ws);
+    }
+    for (l, layer) in layers.iter_mut().enumerate() {
+        let a_in = if l == 0 { x } else { &ws.acts[l - 1][..] };
+        let grad = &mut ws.grads[l];
+        weight_gradient(
+            grad,
+            layer.bias.is_some(),
+            a_in,
+            &ws.deltas[l],
+            rows,
+            layer.inputs,
+            layer.outputs,
+            rates.gradient_scale,
+        );
+        let n = layer.weights.len();
+        fn split(v: &mut [Vec<f32>], l: usize, n: usize) -> (&mut [f32], &mut [f32]) {
+            match v.get_mut(l) {
+                Some(m) => m.split_at_mut(n),
+                None => (&mut [], &mut []),
+            }
+        }
+        let (m_w, m_b) = split(&mut state.first, l, n);
+        let (v_w, v_b) = split(&mut state.second, l, n);
+        let (g_w, g_b) = grad.split_at(n);
+        optimizer_update(&mut layer.weights, g_w, m_w, v_w, &rates.rule(config, true));
+        if let Some(b) = &mut layer.bias {
+            optimizer_update(b, g_b, m_b, v_b, &rates.rule(config, false));
+        }
+    }
+}
+
 /// Predictions for every row of `x` (already checked against the network).
 pub(crate) fn predict(net: &Network, x: &Matrix) -> Matrix {
     let rows = x.rows();
-    let mut ws = Workspace::new(net.layers(), rows);
-    forward(net.layers(), x.as_slice(), rows, &mut ws.acts);
+    let mut ws = Workspace::new(net.layers(), rows, false);
+    forward(
+        net.layers(),
+        x.as_slice(),
+        rows,
+        &mut ws.acts,
+        &mut ws.logits,
+        false,
+    );
     let out = ws.acts.pop().unwrap_or_default();
     Matrix::new(rows, net.outputs(), out).expect("forward output has rows x outputs values")
+}
+
+/// Mean loss of `net` over every row of `x`, in batches of up to 4,096.
+pub(crate) fn evaluate_loss(net: &Network, x: &Matrix, y: &Matrix, config: &TrainConfig) -> f64 {
+    let mut ws = Workspace::new(net.layers(), x.rows().min(4096), false);
+    mean_loss(net.layers(), x, y, config, &mut ws)
 }
 
 /// Mean loss over all rows, in chunks of `ws.rows` rows.
@@ -130,9 +237,15 @@ fn mean_loss(
             &x.as_slice()[s * n_in..e * n_in],
             rows,
             &mut ws.acts,
+            &mut ws.logits,
+            config.loss.uses_logits(),
         );
-        let y_hat = &ws.acts[layers.len() - 1][..rows * n_out];
-        total += config.loss.sum(y_hat, &y.as_slice()[s * n_out..e * n_out]);
+        total += batch_loss(
+            config,
+            ws,
+            &y.as_slice()[s * n_out..e * n_out],
+            rows * n_out,
+        );
     }
     total / x.rows() as f64
 }
@@ -146,9 +259,11 @@ fn gather(m: &[f32], cols: usize, order: &[u32], out: &mut Vec<f32>) {
     }
 }
 
-/// Run training steps `0..limit` (all of them when `limit` is past the end)
-/// on `layers`; `Err((step, loss))` when the batch loss of `step` is not
-/// finite, before that step's update.
+/// Run training steps `state.steps..limit` (to the end of the run when
+/// `limit` is past it) on `layers`, epochs `state.epochs..` counting on
+/// from earlier runs; `Err((step, loss))` when the batch loss of `step` is
+/// not finite, before that step's update. `end` is the step the whole run
+/// ends at.
 #[allow(clippy::too_many_arguments)]
 fn run_steps(
     layers: &mut [Layer],
@@ -156,22 +271,24 @@ fn run_steps(
     y: &Matrix,
     config: &TrainConfig,
     ws: &mut Workspace,
-    limit: usize,
+    state: &mut OptimizerState,
+    limit: u64,
     on_progress: &mut dyn FnMut(&Progress),
     history: &mut Vec<Progress>,
-) -> std::result::Result<usize, (usize, f64)> {
+) -> std::result::Result<(), (u64, f64)> {
     let n = x.rows();
     let (n_in, n_out) = (x.cols(), y.cols());
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    let mut step = 0usize;
-    for epoch in 0..config.epochs {
+    let first_epoch = state.epochs;
+    for epoch in first_epoch..first_epoch + config.epochs as u64 {
         let order = match config.order {
             BatchOrder::InOrder => None,
-            BatchOrder::Shuffled { seed } => Some(shuffled_order(n, seed, epoch as u64)),
+            BatchOrder::Shuffled { seed } => Some(shuffled_order(n, seed, epoch)),
         };
         for (s, e) in batch_ranges(n, ws.rows) {
+            let step = state.steps;
             if step == limit {
-                return Ok(step);
+                return Ok(());
             }
             let rows = e - s;
             let (xs, ys): (&[f32], &[f32]) = match &order {
@@ -186,43 +303,51 @@ fn run_steps(
                 }
             };
 
-            forward(layers, xs, rows, &mut ws.acts);
-            let y_hat = &ws.acts[layers.len() - 1][..rows * n_out];
-            let loss = config.loss.sum(y_hat, ys) / rows as f64;
+            let logits = config.loss.uses_logits();
+            forward(layers, xs, rows, &mut ws.acts, &mut ws.logits, logits);
+            let loss = batch_loss(config, ws, ys, rows * n_out) / rows as f64;
             if !loss.is_finite() {
                 return Err((step, loss));
             }
-            if config.report_every > 0 && step.is_multiple_of(config.report_every) {
-                let p = Progress { step, epoch, loss };
+            if config.report_every > 0 && step.is_multiple_of(config.report_every as u64) {
+                let p = Progress {
+                    step: step as usize,
+                    epoch: epoch as usize,
+                    loss,
+                };
                 on_progress(&p);
                 history.push(p);
             }
             backward(layers, ys, rows, config, ws);
-            update(layers, xs, rows, config.step_size(rows), ws);
-            step += 1;
+            apply_update(layers, xs, rows, config, step, ws, state);
+            state.steps += 1;
         }
+        state.epochs = epoch + 1;
     }
-    Ok(step)
+    Ok(())
 }
 
-/// Train `net` on the CPU (see [`crate::train`] for the rule).
+/// Train `net` on the CPU (see [`crate::train`] for the rule), carrying
+/// `state` on.
 pub(crate) fn train(
     net: &mut Network,
     x: &Matrix,
     y: &Matrix,
     config: &TrainConfig,
+    state: &mut OptimizerState,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainReport> {
     let start = Instant::now();
     config.check(net)?;
     config.check_data(net, x, y)?;
+    state.check(net, config.optimizer)?;
 
     let batch = config.batch_size.unwrap_or(x.rows()).min(x.rows());
-    let mut ws = Workspace::new(net.layers(), batch);
+    let mut ws = Workspace::new(net.layers(), batch, !config.fused_sgd());
     // Kept to roll a diverged run back: runs are deterministic, so
     // replaying from here reproduces any earlier step exactly. One copy a
     // run, not one a step.
-    let initial = net.layers().to_vec();
+    let initial = (net.layers().to_vec(), state.clone());
     let mut history = Vec::new();
 
     let layers = net.layers_mut();
@@ -232,36 +357,42 @@ pub(crate) fn train(
         y,
         config,
         &mut ws,
-        usize::MAX,
+        state,
+        u64::MAX,
         on_progress,
         &mut history,
     );
-    let (diverged, steps, final_loss) = match outcome {
-        Err((step, loss)) => (Some((step, loss)), step, loss),
-        Ok(steps) => {
+    let steps = (state.steps - initial.1.steps) as usize;
+    let (diverged, final_loss) = match outcome {
+        Err((step, loss)) => (Some((step, loss)), loss),
+        Ok(()) => {
             let final_loss = mean_loss(layers, x, y, config, &mut ws);
             (
-                (!final_loss.is_finite()).then_some((steps, final_loss)),
-                steps,
+                (!final_loss.is_finite()).then_some((state.steps, final_loss)),
                 final_loss,
             )
         }
     };
     if let Some((step, loss)) = diverged {
         // The update of the step before broke the run: replay up to it.
-        let broken = step.saturating_sub(1);
-        layers.clone_from_slice(&initial);
+        let broken = step.saturating_sub(1).max(initial.1.steps);
+        layers.clone_from_slice(&initial.0);
+        *state = initial.1;
         let _ = run_steps(
             layers,
             x,
             y,
             config,
             &mut ws,
+            state,
             broken,
             &mut |_| {},
             &mut Vec::new(),
         );
-        return Err(Error::Diverged { step: broken, loss });
+        return Err(Error::Diverged {
+            step: broken as usize,
+            loss,
+        });
     }
     Ok(TrainReport {
         history,
@@ -284,8 +415,16 @@ pub(crate) fn gradients(
     config.check_data(net, x, y)?;
     let rows = x.rows();
     let layers = net.layers();
-    let mut ws = Workspace::new(layers, rows);
-    forward(layers, x.as_slice(), rows, &mut ws.acts);
+    let mut ws = Workspace::new(layers, rows, false);
+    let logits = config.loss.uses_logits();
+    forward(
+        layers,
+        x.as_slice(),
+        rows,
+        &mut ws.acts,
+        &mut ws.logits,
+        logits,
+    );
     backward(layers, y.as_slice(), rows, config, &mut ws);
 
     let mut grads = layers.to_vec();

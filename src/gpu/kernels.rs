@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::gpu::shaders::{ELEMENTWISE_GROUP, LayerParams, MatmulPipelines, StepParams, tile_for};
 use crate::loss::Loss;
+use crate::optimizer::{Optimizer, UpdateRule};
 
 /// Workgroup counts `(x, y, z)` for `groups` workgroups, folded so that no
 /// dimension exceeds `max`; kernels rebuild the linear index with
@@ -34,6 +35,8 @@ pub(crate) enum Work {
     Matmul { m: Option<u32>, n: u32 },
     /// One invocation per element of a `rows x cols` matrix.
     Elementwise { cols: u32 },
+    /// One invocation per element of `count`, whatever the step's rows.
+    Fixed { count: u32 },
     /// One workgroup.
     Single,
 }
@@ -50,6 +53,7 @@ impl Work {
             Work::Elementwise { cols } => {
                 (rows as u64 * cols as u64).div_ceil(ELEMENTWISE_GROUP as u64)
             }
+            Work::Fixed { count } => (count as u64).div_ceil(ELEMENTWISE_GROUP as u64),
             Work::Single => 1,
         }
     }
@@ -459,8 +463,10 @@ impl GpuContext {
         Ok(self.read_back(&[(&d, rows * n_out)])?.remove(0))
     }
 
-    /// The batch's loss summed over rows and outputs, reduced on the GPU
-    /// (the CPU's [`Loss::sum`]).
+    /// The batch's loss summed over rows and outputs, reduced on the GPU:
+    /// from `y_hat` = ŷ for MSE (the CPU's [`Loss::sum`]), from `y_hat` = the
+    /// logits z for BCE and cross-entropy (the CPU's
+    /// [`Loss::sum_from_logits`]).
     pub fn loss_sum(
         &self,
         y_hat: &[f32],
@@ -523,6 +529,160 @@ impl GpuContext {
     }
 }
 
+/// One-shot twins of the optimizer's kernels.
+impl GpuContext {
+    /// GPU twin of [`cpu::output_activation`](crate::cpu::output_activation):
+    /// ŷ from the logits `z` (`rows x n_out`).
+    pub fn output_activation(
+        &self,
+        z: &[f32],
+        activation: Activation,
+        rows: usize,
+        n_out: usize,
+    ) -> Result<Vec<f32>> {
+        let zb = self.storage_from("z", &z[..rows * n_out])?;
+        let out = self.storage_zeroed("y_hat", rows * n_out)?;
+        let params = LayerParams {
+            n_out: size_u32("n_out", n_out)?,
+            act: activation.gpu_id(),
+            ..Default::default()
+        };
+        let k = self.kernel(
+            &self.pipelines.output_activation,
+            [&zb, &self.pipelines.unused, &out],
+            None,
+            params,
+            Work::Elementwise { cols: 1 },
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                ..Default::default()
+            },
+        )?;
+        Ok(self.read_back(&[(&out, rows * n_out)])?.remove(0))
+    }
+
+    /// GPU twin of [`cpu::weight_gradient`](crate::cpu::weight_gradient):
+    /// `scale · [a_in, 1]ᵀ . delta`, the bias row last when `has_bias`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn weight_gradient(
+        &self,
+        has_bias: bool,
+        a_in: &[f32],
+        delta: &[f32],
+        rows: usize,
+        n_in: usize,
+        n_out: usize,
+        scale: f32,
+    ) -> Result<Vec<f32>> {
+        let count = (n_in + has_bias as usize) * n_out;
+        let a = self.storage_from("a_in", &a_in[..rows * n_in])?;
+        let d = self.storage_from("delta", &delta[..rows * n_out])?;
+        let g = self.storage_zeroed("gradient", count)?;
+        let params = LayerParams {
+            n_in: size_u32("n_in", n_in)?,
+            n_out: size_u32("n_out", n_out)?,
+            has_bias: has_bias as u32,
+            ..Default::default()
+        };
+        let work = Work::Matmul {
+            m: Some(params.n_in + params.has_bias),
+            n: params.n_out,
+        };
+        let k = self.kernel(
+            &self.pipelines.weight_gradient,
+            [&a, &d, &g],
+            None,
+            params,
+            work,
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                rows: size_u32("rows", rows)?,
+                scale,
+                ..Default::default()
+            },
+        )?;
+        Ok(self.read_back(&[(&g, count)])?.remove(0))
+    }
+
+    /// GPU twin of [`cpu::optimizer_update`](crate::cpu::optimizer_update)
+    /// over a layer's `[W; b]` (`values`, of which the first `weights` are
+    /// weights, decayed), with the state `first` and `second` (empty where
+    /// the optimizer keeps none). Returns the new values and state.
+    pub fn optimizer_update(
+        &self,
+        values: &[f32],
+        weights: usize,
+        grad: &[f32],
+        first: &[f32],
+        second: &[f32],
+        rule: &UpdateRule,
+    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+        let count = values.len();
+        let all: Vec<f32> = values.iter().chain(first).chain(second).copied().collect();
+        let p = self.storage_from("parameters", &all)?;
+        let g = self.storage_from("gradient", &grad[..count])?;
+        let params = LayerParams {
+            n_in: size_u32("weights", weights)?,
+            n_out: 1,
+            ..optimizer_params(rule.optimizer, rule.weight_decay, count)?
+        };
+        let k = self.kernel(
+            &self.pipelines.optimizer,
+            [&g, &self.pipelines.unused, &p],
+            None,
+            params,
+            Work::Fixed {
+                count: params.count,
+            },
+        );
+        self.run_once(
+            &k,
+            StepParams {
+                lr: rule.lr,
+                correction1: rule.correction1,
+                correction2: rule.correction2,
+                ..Default::default()
+            },
+        )?;
+        let mut all = self.read_back(&[(&p, all.len())])?.remove(0);
+        let second = all.split_off(count + first.len());
+        let first = all.split_off(count);
+        Ok((all, first, second))
+    }
+}
+
+/// The optimizer kernel's settings for a layer of `count` values.
+pub(crate) fn optimizer_params(
+    optimizer: Optimizer,
+    decay: f32,
+    count: usize,
+) -> Result<LayerParams> {
+    let (beta1, beta2, epsilon, nesterov) = match optimizer {
+        Optimizer::Sgd => (0.0, 0.0, 0.0, false),
+        Optimizer::Momentum { momentum, nesterov } => (momentum, 0.0, 0.0, nesterov),
+        Optimizer::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        } => (beta1, beta2, epsilon, false),
+    };
+    Ok(LayerParams {
+        optimizer: optimizer.gpu_id(),
+        nesterov: nesterov as u32,
+        beta1,
+        beta2,
+        epsilon,
+        decay,
+        count: size_u32("layer values", count)?,
+        ..Default::default()
+    })
+}
+
 pub(crate) fn sigmoid_id(rule: SigmoidDerivative) -> u32 {
     match rule {
         SigmoidDerivative::Exact => 0,
@@ -534,6 +694,7 @@ pub(crate) fn loss_id(loss: Loss) -> u32 {
     match loss {
         Loss::Mse => 0,
         Loss::Bce => 1,
+        Loss::CrossEntropy => 2,
     }
 }
 

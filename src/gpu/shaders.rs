@@ -14,6 +14,8 @@ const MATMUL: &str = include_str!("../../shaders/matmul.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
 const LOSS: &str = include_str!("../../shaders/loss.wgsl");
+const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
+const OPTIMIZER: &str = include_str!("../../shaders/optimizer.wgsl");
 const TRAIN_SMALL: &str = include_str!("../../shaders/train_small.wgsl");
 
 /// Floats of workgroup memory train_small.wgsl holds (its `MEM`).
@@ -52,6 +54,14 @@ pub(crate) struct LayerParams {
     pub sigmoid_rule: u32,
     pub loss: u32,
     pub cols: u32,
+    pub optimizer: u32,
+    pub nesterov: u32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub epsilon: f32,
+    pub decay: f32,
+    pub count: u32,
+    pub _pad: u32,
 }
 
 /// `struct Step` of common.wgsl.
@@ -62,6 +72,10 @@ pub(crate) struct StepParams {
     pub index_offset: u32,
     pub scale: f32,
     pub loss_slot: u32,
+    pub lr: f32,
+    pub correction1: f32,
+    pub correction2: f32,
+    pub _pad: u32,
 }
 
 /// A tile shape of matmul.wgsl: each workgroup computes `tile x tile`
@@ -101,6 +115,7 @@ pub(crate) enum MatmulKind {
     Forward = 0,
     HiddenDelta = 1,
     SgdUpdate = 2,
+    WeightGradient = 3,
 }
 
 /// matmul.wgsl specialised for one epilogue, in both tile shapes.
@@ -127,7 +142,10 @@ pub(crate) struct Pipelines {
     pub forward: MatmulPipelines,
     pub hidden_delta: MatmulPipelines,
     pub sgd_update: MatmulPipelines,
+    pub weight_gradient: MatmulPipelines,
     pub gather: wgpu::ComputePipeline,
+    pub output_activation: wgpu::ComputePipeline,
+    pub optimizer: wgpu::ComputePipeline,
     pub output_delta: wgpu::ComputePipeline,
     pub loss: wgpu::ComputePipeline,
     /// train_small.wgsl and its own layout (six storage buffers, a uniform).
@@ -249,7 +267,10 @@ impl Pipelines {
             forward: matmul("matmul_bias_act", MatmulKind::Forward),
             hidden_delta: matmul("hidden_delta", MatmulKind::HiddenDelta),
             sgd_update: matmul("sgd_update", MatmulKind::SgdUpdate),
+            weight_gradient: matmul("weight_gradient", MatmulKind::WeightGradient),
             gather: pipeline("gather", GATHER, &[]),
+            output_activation: pipeline("output_activation", OUTPUT_ACTIVATION, &[]),
+            optimizer: pipeline("optimizer", OPTIMIZER, &[]),
             output_delta: pipeline("output_delta", OUTPUT_DELTA, &[]),
             loss: pipeline("loss", LOSS, &[]),
             group0,

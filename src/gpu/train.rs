@@ -3,9 +3,13 @@
 //! once per run; many steps recorded into each submit.
 //!
 //! A step is, in one compute pass: gather the batch's rows (unless the batch
-//! is the whole data set in order), forward through every layer, the batch
-//! loss into a slot of a small buffer, the output delta, the hidden deltas
-//! from the last layer down, then the update of every layer. After each
+//! is the whole data set in order), forward through every layer (for BCE
+//! and cross-entropy the last product keeps its logits and
+//! output_activation.wgsl applies the activation), the batch loss into a
+//! slot of a small buffer, the output delta, the hidden deltas from the last
+//! layer down, then the update of every layer: fused into the gradient
+//! product for plain SGD, else the gradient product then optimizer.wgsl,
+//! whose state sits in each layer's parameter buffer after `[W; b]`. After each
 //! submit that small buffer (4 bytes a step) is read back for the report and
 //! to stop on a NaN or infinite loss; the weights are read back at the end.
 
@@ -14,13 +18,17 @@ use std::time::Instant;
 use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::gpu::kernels::{Kernel, StepSlots, Work, output_params, sigmoid_id, size_u32};
+use crate::gpu::kernels::{
+    Kernel, StepSlots, Work, optimizer_params, output_params, sigmoid_id, size_u32,
+};
 use crate::gpu::shaders::{
     LayerParams, SMALL_NET_FLOATS, SMALL_NET_LAYERS, SmallNetParams, StepParams,
 };
 use crate::layer::Layer;
+use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
+use crate::optimizer::OptimizerState;
 use crate::train::{Progress, TrainConfig, TrainReport};
 
 /// Most steps recorded into one submit.
@@ -31,9 +39,11 @@ const FLOP_PER_SUBMIT: f64 = 1e11;
 /// Row indices the index buffer holds at most for shuffled epochs (64 MiB).
 const MAX_SHUFFLED_INDICES: usize = 1 << 24;
 
-/// One planned step: which epoch, and which rows of its order.
+/// One planned step: its number `t` over all runs, its epoch (also counted
+/// over all runs), and which rows of the epoch's order.
 #[derive(Debug, Clone, Copy)]
 struct PlannedStep {
+    t: u64,
     epoch: usize,
     start: usize,
     rows: usize,
@@ -63,7 +73,8 @@ struct Small {
 /// then the batch's inputs and targets.
 fn small_plan(net: &Network, batch: usize, config: &TrainConfig) -> Option<SmallNetParams> {
     let layers = net.layers();
-    if layers.len() > SMALL_NET_LAYERS {
+    // The kernel does plain SGD, MSE and BCE.
+    if layers.len() > SMALL_NET_LAYERS || !config.fused_sgd() || config.loss == Loss::CrossEntropy {
         return None;
     }
     let mut p = SmallNetParams {
@@ -133,10 +144,17 @@ struct Run<'a> {
     gather_x: Option<Kernel>,
     gather_y: Option<Kernel>,
     forward: Vec<Kernel>,
+    output_activation: Option<Kernel>,
     loss: Kernel,
     output_delta: Kernel,
     hidden_delta: Vec<Kernel>,
+    /// The fused SGD update, or the gradient product, per layer.
     update: Vec<Kernel>,
+    /// The optimizer's step per layer, after its gradient product.
+    optimizer: Vec<Kernel>,
+    /// Values of `[W; b]` per layer; its buffer holds the optimizer's state
+    /// after them.
+    counts: Vec<usize>,
     small: Option<Small>,
 }
 
@@ -157,6 +175,7 @@ impl<'a> Run<'a> {
         x: &Matrix,
         y: &Matrix,
         config: &TrainConfig,
+        state: &OptimizerState,
         steps_per_submit: usize,
     ) -> Result<Self> {
         let n = x.rows();
@@ -232,7 +251,10 @@ impl<'a> Run<'a> {
         let mut acts = Vec::new();
         let mut deltas = Vec::new();
         for (l, layer) in layers.iter().enumerate() {
-            weights.push(ctx.storage_from(&format!("layer {} weights", l + 1), &augmented(layer))?);
+            weights.push(ctx.storage_from(
+                &format!("layer {} parameters", l + 1),
+                &parameters(layer, state, l),
+            )?);
             acts.push(ctx.storage_zeroed(
                 &format!("layer {} activations", l + 1),
                 batch * layer.outputs,
@@ -254,30 +276,73 @@ impl<'a> Run<'a> {
             })
         };
         let last = layers.len() - 1;
+        let fused = config.fused_sgd();
+        let counts: Vec<usize> = layers.iter().map(|l| l.parameter_count()).collect();
+        // One gradient buffer serves every layer in turn.
+        let gradient = if fused {
+            None
+        } else {
+            Some(ctx.storage_zeroed("gradient", counts.iter().copied().max().unwrap_or(1))?)
+        };
+        // BCE and cross-entropy are computed from the output's logits.
+        let logits = if config.loss.uses_logits() {
+            Some(ctx.storage_zeroed("output logits", batch * n_out)?)
+        } else {
+            None
+        };
         let mut forward = Vec::new();
         let mut update = Vec::new();
+        let mut optimizer = Vec::new();
         let mut hidden_delta = Vec::new();
         for l in 0..layers.len() {
             let pl = params(l)?;
             let input = if l == 0 { &x_in } else { &acts[l - 1] };
-            forward.push(ctx.kernel(
-                &p.forward,
-                [input, &weights[l], &acts[l]],
-                None,
-                pl,
-                Work::Matmul {
-                    m: None,
-                    n: pl.n_out,
-                },
-            ));
+            let work = Work::Matmul {
+                m: None,
+                n: pl.n_out,
+            };
+            forward.push(match (&logits, l == last) {
+                (Some(z), true) => {
+                    let identity = LayerParams {
+                        act: crate::Activation::Identity.gpu_id(),
+                        ..pl
+                    };
+                    ctx.kernel(&p.forward, [input, &weights[l], z], None, identity, work)
+                }
+                _ => ctx.kernel(&p.forward, [input, &weights[l], &acts[l]], None, pl, work),
+            });
             let m = Some(pl.n_in + pl.has_bias);
-            update.push(ctx.kernel(
-                &p.sgd_update,
-                [input, &deltas[l], &weights[l]],
-                None,
-                pl,
-                Work::Matmul { m, n: pl.n_out },
-            ));
+            let product = Work::Matmul { m, n: pl.n_out };
+            match &gradient {
+                None => update.push(ctx.kernel(
+                    &p.sgd_update,
+                    [input, &deltas[l], &weights[l]],
+                    None,
+                    pl,
+                    product,
+                )),
+                Some(g) => {
+                    update.push(ctx.kernel(
+                        &p.weight_gradient,
+                        [input, &deltas[l], g],
+                        None,
+                        pl,
+                        product,
+                    ));
+                    let po = LayerParams {
+                        n_in: pl.n_in,
+                        n_out: pl.n_out,
+                        ..optimizer_params(config.optimizer, config.weight_decay, counts[l])?
+                    };
+                    optimizer.push(ctx.kernel(
+                        &p.optimizer,
+                        [g, &p.unused, &weights[l]],
+                        None,
+                        po,
+                        Work::Fixed { count: po.count },
+                    ));
+                }
+            }
             if l < last {
                 let hd = [&deltas[l + 1], &weights[l + 1], &deltas[l]];
                 hidden_delta.push(ctx.kernel(
@@ -300,9 +365,18 @@ impl<'a> Run<'a> {
             config.sigmoid_derivative,
         )?;
         let losses = ctx.storage_zeroed("step losses", steps_per_submit)?;
+        let output_activation = logits.as_ref().map(|z| {
+            ctx.kernel(
+                &p.output_activation,
+                [z, &p.unused, &acts[last]],
+                None,
+                op,
+                Work::Elementwise { cols: 1 },
+            )
+        });
         let loss = ctx.kernel(
             &p.loss,
-            [&acts[last], &y_in, &losses],
+            [logits.as_ref().unwrap_or(&acts[last]), &y_in, &losses],
             None,
             op,
             Work::Single,
@@ -327,7 +401,9 @@ impl<'a> Run<'a> {
                     at += size;
                 }
                 let all = ctx.storage_zeroed("small net weights", (at / 4) as usize)?;
-                let steps = ctx.storage_zeroed("small net steps", 4 * steps_per_submit)?;
+                let step_floats = std::mem::size_of::<StepParams>() / 4;
+                let steps =
+                    ctx.storage_zeroed("small net steps", step_floats * steps_per_submit)?;
                 let uniform = ctx.uniform_from("small net", &params);
                 let buffers = [&x_all, &y_all, &index, &steps, &all, &losses, &uniform];
                 let entries: Vec<wgpu::BindGroupEntry> = buffers
@@ -371,10 +447,13 @@ impl<'a> Run<'a> {
             gather_x,
             gather_y,
             forward,
+            output_activation,
             loss,
             output_delta,
             hidden_delta,
             update,
+            optimizer,
+            counts,
         })
     }
 
@@ -401,11 +480,20 @@ impl<'a> Run<'a> {
                     BatchOrder::Shuffled { .. } if train => 1 + s.epoch - first_epoch,
                     _ => 0,
                 };
+                let rates = config.rates(s.t, s.rows);
                 StepParams {
                     rows: s.rows as u32,
                     index_offset: (region * self.n + s.start) as u32,
-                    scale: config.step_size(s.rows),
+                    scale: if config.fused_sgd() {
+                        rates.sgd_step
+                    } else {
+                        rates.gradient_scale
+                    },
                     loss_slot: i as u32,
+                    lr: rates.lr,
+                    correction1: rates.correction1,
+                    correction2: rates.correction2,
+                    _pad: 0,
                 }
             })
             .collect();
@@ -463,6 +551,9 @@ impl<'a> Run<'a> {
                 for k in &self.forward {
                     record(k)?;
                 }
+                if let Some(k) = &self.output_activation {
+                    record(k)?;
+                }
                 record(&self.loss)?;
                 if train {
                     record(&self.output_delta)?;
@@ -471,8 +562,11 @@ impl<'a> Run<'a> {
                     for k in self.hidden_delta.iter().rev() {
                         record(k)?;
                     }
-                    for k in &self.update {
+                    for (l, k) in self.update.iter().enumerate() {
                         record(k)?;
+                        if let Some(o) = self.optimizer.get(l) {
+                            record(o)?;
+                        }
                     }
                 }
             }
@@ -485,6 +579,7 @@ impl<'a> Run<'a> {
     fn mean_loss(&self, config: &TrainConfig) -> Result<f64> {
         let plan: Vec<PlannedStep> = batch_ranges(self.n, self.batch)
             .map(|(s, e)| PlannedStep {
+                t: 0,
                 epoch: 0,
                 start: s,
                 rows: e - s,
@@ -501,26 +596,43 @@ impl<'a> Run<'a> {
         Ok(total / self.n as f64)
     }
 
-    fn upload_weights(&self, layers: &[Layer]) {
-        for (buffer, layer) in self.weights.iter().zip(layers) {
+    fn upload_weights(&self, layers: &[Layer], state: &OptimizerState) {
+        for (l, (buffer, layer)) in self.weights.iter().zip(layers).enumerate() {
+            let values = parameters(layer, state, l);
             self.ctx
                 .queue
-                .write_buffer(buffer, 0, bytemuck::cast_slice(&augmented(layer)));
+                .write_buffer(buffer, 0, bytemuck::cast_slice(&values));
         }
     }
 
-    fn download_weights(&self, layers: &mut [Layer]) -> Result<()> {
+    /// Every layer's `[W; b]`, and the optimizer's state after them.
+    fn download_weights(&self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()> {
+        let moments = (!state.first.is_empty()) as usize + (!state.second.is_empty()) as usize;
         let sizes: Vec<(&wgpu::Buffer, usize)> = self
             .weights
             .iter()
-            .zip(layers.iter())
-            .map(|(b, l)| (b, l.weights.len() + l.bias.as_ref().map_or(0, Vec::len)))
+            .zip(&self.counts)
+            .map(|(b, &n)| (b, n * (1 + moments)))
             .collect();
-        for (values, layer) in self.ctx.read_back(&sizes)?.into_iter().zip(layers) {
-            let (w, b) = values.split_at(layer.weights.len());
+        for (l, (values, layer)) in self
+            .ctx
+            .read_back(&sizes)?
+            .into_iter()
+            .zip(layers)
+            .enumerate()
+        {
+            let count = self.counts[l];
+            let (w, rest) = values.split_at(layer.weights.len());
             layer.weights.copy_from_slice(w);
             if let Some(bias) = &mut layer.bias {
-                bias.copy_from_slice(b);
+                let outputs = bias.len();
+                bias.copy_from_slice(&rest[..outputs]);
+            }
+            if let Some(m) = state.first.get_mut(l) {
+                m.copy_from_slice(&values[count..2 * count]);
+            }
+            if let Some(v) = state.second.get_mut(l) {
+                v.copy_from_slice(&values[2 * count..3 * count]);
             }
         }
         Ok(())
@@ -546,6 +658,17 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A layer's parameter buffer: `[W; b]`, then the optimizer's state for it.
+fn parameters(layer: &Layer, state: &OptimizerState, l: usize) -> Vec<f32> {
+    let mut values = augmented(layer);
+    for moments in [&state.first, &state.second] {
+        if let Some(m) = moments.get(l) {
+            values.extend_from_slice(m);
+        }
+    }
+    values
+}
+
 /// Floating-point work of one training step (2·M·N·K per product, three
 /// products a layer), to size submits.
 fn flop_per_step(net: &Network, rows: usize) -> f64 {
@@ -562,48 +685,52 @@ pub(crate) fn train(
     x: &Matrix,
     y: &Matrix,
     config: &TrainConfig,
+    state: &mut OptimizerState,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainReport> {
     let start_time = Instant::now();
     config.check(net)?;
     config.check_data(net, x, y)?;
+    state.check(net, config.optimizer)?;
     let n = x.rows();
     let batch = config.batch_size.unwrap_or(n).min(n);
     let per_submit =
         ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
-    let run = Run::new(ctx, net, x, y, config, per_submit)?;
+    let run = Run::new(ctx, net, x, y, config, state, per_submit)?;
 
-    let plan: Vec<PlannedStep> = (0..config.epochs)
+    let first_epoch = state.epochs as usize;
+    let mut plan: Vec<PlannedStep> = (first_epoch..first_epoch + config.epochs)
         .flat_map(|epoch| {
             batch_ranges(n, batch).map(move |(s, e)| PlannedStep {
+                t: 0,
                 epoch,
                 start: s,
                 rows: e - s,
             })
         })
         .collect();
+    for (i, s) in plan.iter_mut().enumerate() {
+        s.t = state.steps + i as u64;
+    }
     let mut history = Vec::new();
-    let mut done = 0usize;
     let mut diverged = None;
     'outer: for chunk in run.submits(&plan) {
         let sums = run.submit(chunk, config, true)?;
         for (s, sum) in chunk.iter().zip(sums) {
-            let step = done;
             let loss = sum as f64 / s.rows as f64;
             if !loss.is_finite() {
-                diverged = Some((step, loss));
+                diverged = Some(((s.t - state.steps) as usize, loss));
                 break 'outer;
             }
-            if config.report_every > 0 && step.is_multiple_of(config.report_every) {
+            if config.report_every > 0 && s.t.is_multiple_of(config.report_every as u64) {
                 let p = Progress {
-                    step,
+                    step: s.t as usize,
                     epoch: s.epoch,
                     loss,
                 };
                 on_progress(&p);
                 history.push(p);
             }
-            done += 1;
         }
     }
 
@@ -618,14 +745,22 @@ pub(crate) fn train(
         // replaying the steps before it from the start gives the network as
         // it was before that update, bit for bit.
         let broken = step.saturating_sub(1);
-        run.upload_weights(net.layers());
+        run.upload_weights(net.layers(), state);
         for chunk in run.submits(&plan[..broken]) {
             run.submit(chunk, config, true)?;
         }
-        run.download_weights(net.layers_mut())?;
-        return Err(Error::Diverged { step: broken, loss });
+        run.download_weights(net.layers_mut(), state)?;
+        let done_epochs = broken / n.div_ceil(batch);
+        state.steps += broken as u64;
+        state.epochs += done_epochs as u64;
+        return Err(Error::Diverged {
+            step: state.steps as usize,
+            loss,
+        });
     }
-    run.download_weights(net.layers_mut())?;
+    run.download_weights(net.layers_mut(), state)?;
+    state.steps += plan.len() as u64;
+    state.epochs += config.epochs as u64;
     Ok(TrainReport {
         history,
         steps: plan.len(),
