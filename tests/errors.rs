@@ -211,6 +211,115 @@ fn settings_that_cannot_work() {
 }
 
 #[test]
+fn optimizer_and_softmax_settings_that_cannot_work() {
+    use neurona::{Optimizer, Schedule};
+    let (x, y) = notebook_data();
+    let mut net = notebook_network();
+    let bad = [
+        (
+            TrainConfig::new().optimizer(Optimizer::Adam {
+                beta1: 1.0,
+                beta2: 0.999,
+                epsilon: 1e-8,
+            }),
+            "beta1 must be at least 0 and below 1, got 1",
+        ),
+        (
+            TrainConfig::new().optimizer(Optimizer::Adam {
+                beta1: 0.9,
+                beta2: -0.1,
+                epsilon: 1e-8,
+            }),
+            "beta2 must be at least 0 and below 1, got -0.1",
+        ),
+        (
+            TrainConfig::new().optimizer(Optimizer::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 0.0,
+            }),
+            "epsilon must be a finite number above 0, got 0",
+        ),
+        (
+            TrainConfig::new().optimizer(Optimizer::momentum(1.5)),
+            "momentum must be at least 0 and below 1, got 1.5",
+        ),
+        (
+            TrainConfig::new().weight_decay(-0.1),
+            "weight decay must be a finite number of at least 0, got -0.1",
+        ),
+        (
+            TrainConfig::new()
+                .optimizer(Optimizer::adam())
+                .learning_rate(-0.01),
+            "learning rate must be a finite number above 0, got -0.01",
+        ),
+        (
+            TrainConfig::new().schedule(Schedule::Step {
+                every: 0,
+                factor: 0.5,
+            }),
+            "a step schedule needs at least 1 step between changes",
+        ),
+        (
+            TrainConfig::new().schedule(Schedule::Cosine {
+                steps: 10,
+                floor: 2.0,
+            }),
+            "a cosine schedule needs at least 1 step and a floor in [0, 1]",
+        ),
+        (
+            TrainConfig::new().loss(Loss::CrossEntropy),
+            "cross-entropy needs a softmax output layer, but layer 2 is sigmoid",
+        ),
+    ];
+    for (config, message) in bad {
+        assert_message(net.train(&x, &y, &config), message);
+    }
+    assert_eq!(net, notebook_network(), "a refused run changed the network");
+
+    assert_message(
+        Network::builder(3).layer(1, Activation::Softmax).build(1),
+        "layer 1 is a softmax over 1 output; softmax needs at least 2 (use sigmoid for one)",
+    );
+    assert_message(
+        Network::builder(3)
+            .layer(4, Activation::Softmax)
+            .layer(2, Activation::Sigmoid)
+            .build(1),
+        "layer 1 is softmax, which only the output layer may be",
+    );
+    let mut softmax = Network::builder(3)
+        .layer(2, Activation::Softmax)
+        .build(1)
+        .unwrap();
+    let one_hot = rows(&[&[1., 0.], &[0., 1.], &[0., 1.], &[1., 0.]]);
+    assert_message(
+        softmax.train(&x, &one_hot, &TrainConfig::new()),
+        "a softmax output layer trains with cross-entropy, not mse",
+    );
+    let not_a_distribution = rows(&[&[1., 0.], &[0., 1.], &[0.5, 0.], &[1., 0.]]);
+    assert_message(
+        softmax.train(
+            &x,
+            &not_a_distribution,
+            &TrainConfig::new().loss(Loss::CrossEntropy),
+        ),
+        "targets for cross-entropy: row 2 sums to 0.5; each row must sum to 1",
+    );
+    // A resumed run whose state belongs to another optimizer.
+    let state = neurona::OptimizerState::new(&softmax, Optimizer::momentum(0.9));
+    let adam = TrainConfig::new()
+        .loss(Loss::CrossEntropy)
+        .optimizer(Optimizer::adam());
+    let cpu = neurona::Device::new(neurona::Backend::Cpu).unwrap();
+    assert_message(
+        softmax.resume_on(&cpu, &x, &one_hot, &adam, &mut state.clone(), |_| {}),
+        "the optimizer state holds 1 moment vectors per value, but adam keeps 2",
+    );
+}
+
+#[test]
 fn divergence_names_the_step() {
     let (x, y) = notebook_data();
     let mut net = Network::builder(3)

@@ -9,6 +9,8 @@ mod errors;
 mod gpu;
 /// The CPU backward pass against finite differences in f64.
 mod gradcheck;
+/// Initialisation, schedules, resuming, metrics, recipes compared.
+mod learning;
 /// Each CPU step against the naive oracle.
 mod steps;
 /// Whole runs: the notebook, batching, determinism, divergence.
