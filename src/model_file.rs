@@ -10,6 +10,12 @@
 //!   `features` (JSON list of input column names), `target`, `classes`
 //!   (for a multi-class model), `standardize_mean` and `standardize_scale`
 //!   (JSON lists, when inputs are standardised).
+//! - With the optimizer's state (`--save-optimizer`, [`Model::optimizer`]):
+//!   its tensors in the shape of the parameter they belong to, named as
+//!   PyTorch's optimizers name them: `optimizer.layers.{i}.weight.momentum_buffer`
+//!   (momentum), `optimizer.layers.{i}.weight.exp_avg` and `.exp_avg_sq`
+//!   (Adam), the same for `.bias`; and metadata `optimizer`, a JSON object
+//!   with the rule, its settings and the `steps` and `epochs` done.
 //!
 //! Files written elsewhere (numpy, PyTorch) in the same layout can start a
 //! training run ([`read_layers`]); f64 tensors are converted to f32.
@@ -25,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::network::Network;
+use crate::optimizer::{Optimizer, OptimizerState};
 
 /// A trained network with what it needs to be used on new data.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +48,9 @@ pub struct Model {
     pub standardizer: Option<Standardizer>,
     /// Number of classes, when the target held class numbers (one-hot).
     pub classes: Option<usize>,
+    /// The optimizer and its state, to resume training exactly; `None`
+    /// saves the weights alone.
+    pub optimizer: Option<(Optimizer, OptimizerState)>,
 }
 
 /// A layer's tensors as read from a file: weights `inputs x outputs`
@@ -55,6 +65,37 @@ pub struct RawLayer {
 
 fn model_err(file: &str, msg: impl std::fmt::Display) -> Error {
     Error::ModelFile(format!("{file}: {msg}"))
+}
+
+/// neurona's row-major `inputs x outputs` as PyTorch's `[out, in]` bytes.
+fn to_out_in_bytes(w: &[f32], n_in: usize, n_out: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(4 * n_in * n_out);
+    for o in 0..n_out {
+        for j in 0..n_in {
+            bytes.extend_from_slice(&w[j * n_out + o].to_le_bytes());
+        }
+    }
+    bytes
+}
+
+/// PyTorch's `[out, in]` values as neurona's row-major `inputs x outputs`.
+fn from_out_in(pt: &[f32], n_in: usize, n_out: usize) -> Vec<f32> {
+    let mut w = vec![0.0; n_in * n_out];
+    for o in 0..n_out {
+        for j in 0..n_in {
+            w[j * n_out + o] = pt[o * n_in + j];
+        }
+    }
+    w
+}
+
+/// The tensor names of an optimizer's state vectors, PyTorch's.
+fn moment_names(optimizer: Optimizer) -> &'static [&'static str] {
+    match optimizer {
+        Optimizer::Sgd => &[],
+        Optimizer::Momentum { .. } => &["momentum_buffer"],
+        Optimizer::Adam { .. } => &["exp_avg", "exp_avg_sq"],
+    }
 }
 
 fn values(file: &str, name: &str, t: &TensorView) -> Result<Vec<f32>> {
@@ -98,13 +139,7 @@ pub fn read_layers(path: impl AsRef<Path>) -> Result<(Vec<RawLayer>, HashMap<Str
             ));
         };
         let pt = values(&file, &name, &w)?;
-        // [out, in] -> neurona's [in, out].
-        let mut weights = vec![0.0; inputs * outputs];
-        for o in 0..outputs {
-            for j in 0..inputs {
-                weights[j * outputs + o] = pt[o * inputs + j];
-            }
-        }
+        let weights = from_out_in(&pt, inputs, outputs);
         let bias = match st.tensor(&format!("layers.{i}.bias")) {
             Ok(b) if b.shape() == [outputs] => {
                 Some(values(&file, &format!("layers.{i}.bias"), &b)?)
@@ -194,16 +229,25 @@ impl Model {
         let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
         for (i, l) in self.network.layers().iter().enumerate() {
             let (n_in, n_out) = (l.inputs(), l.outputs());
-            let mut pt = Vec::with_capacity(4 * n_in * n_out);
-            for o in 0..n_out {
-                for j in 0..n_in {
-                    pt.extend_from_slice(&l.weights()[j * n_out + o].to_le_bytes());
-                }
-            }
+            let pt = to_out_in_bytes(l.weights(), n_in, n_out);
             buffers.push((format!("layers.{i}.weight"), vec![n_out, n_in], pt));
             if let Some(b) = l.bias() {
                 let bytes = b.iter().flat_map(|v| v.to_le_bytes()).collect();
                 buffers.push((format!("layers.{i}.bias"), vec![n_out], bytes));
+            }
+            if let Some((optimizer, state)) = &self.optimizer {
+                state.check(&self.network, *optimizer)?;
+                let moments = [&state.first, &state.second];
+                for (name, m) in moment_names(*optimizer).iter().zip(moments) {
+                    let (w, b) = m[i].split_at(n_in * n_out);
+                    let prefix = format!("optimizer.layers.{i}");
+                    let pt = to_out_in_bytes(w, n_in, n_out);
+                    buffers.push((format!("{prefix}.weight.{name}"), vec![n_out, n_in], pt));
+                    if l.bias().is_some() {
+                        let bytes = b.iter().flat_map(|v| v.to_le_bytes()).collect();
+                        buffers.push((format!("{prefix}.bias.{name}"), vec![n_out], bytes));
+                    }
+                }
             }
         }
         let views = buffers
@@ -230,6 +274,12 @@ impl Model {
         meta.insert("features".into(), strings(self.features.clone()));
         if let Some(t) = &self.target {
             meta.insert("target".into(), t.clone());
+        }
+        if let Some((optimizer, state)) = &self.optimizer {
+            meta.insert(
+                "optimizer".into(),
+                optimizer_json(*optimizer, state).to_string(),
+            );
         }
         if let Some(k) = self.classes {
             meta.insert("classes".into(), k.to_string());
@@ -293,6 +343,10 @@ impl Model {
             ),
             None => None,
         };
+        let optimizer = match meta.get("optimizer") {
+            Some(text) => Some(read_optimizer(&file, text, &path, &network)?),
+            None => None,
+        };
         Ok(Model {
             network,
             loss,
@@ -300,8 +354,108 @@ impl Model {
             target: meta.get("target").cloned(),
             standardizer,
             classes,
+            optimizer,
         })
     }
+}
+
+/// The `optimizer` metadata: the rule, its settings, steps and epochs done.
+fn optimizer_json(optimizer: Optimizer, state: &OptimizerState) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "name": optimizer.name(),
+        "steps": state.steps,
+        "epochs": state.epochs,
+    });
+    match optimizer {
+        Optimizer::Sgd => {}
+        Optimizer::Momentum { momentum, .. } => v["momentum"] = momentum.into(),
+        Optimizer::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
+            v["beta1"] = beta1.into();
+            v["beta2"] = beta2.into();
+            v["epsilon"] = epsilon.into();
+        }
+    }
+    v
+}
+
+/// The optimizer state saved in the model file at `path` (by
+/// `--save-optimizer`) for `network`, if it holds one.
+pub fn read_optimizer_state(
+    path: impl AsRef<Path>,
+    network: &Network,
+) -> Result<Option<(Optimizer, OptimizerState)>> {
+    let file = path.as_ref().display().to_string();
+    let (_, meta) = read_layers(&path)?;
+    match meta.get("optimizer") {
+        Some(text) => read_optimizer(&file, text, &path, network).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The optimizer and its state from a model file's metadata and tensors.
+fn read_optimizer(
+    file: &str,
+    text: &str,
+    path: impl AsRef<Path>,
+    network: &Network,
+) -> Result<(Optimizer, OptimizerState)> {
+    let bad = |what: &str| model_err(file, format!("metadata optimizer: {what}"));
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(&format!("not JSON ({e})")))?;
+    let number = |key: &str| -> Result<f64> {
+        v[key]
+            .as_f64()
+            .ok_or_else(|| bad(&format!("no number {key:?}")))
+    };
+    let optimizer = match v["name"].as_str() {
+        Some("sgd") => Optimizer::Sgd,
+        Some(name @ ("momentum" | "nesterov")) => Optimizer::Momentum {
+            momentum: number("momentum")? as f32,
+            nesterov: name == "nesterov",
+        },
+        Some("adam") => Optimizer::Adam {
+            beta1: number("beta1")? as f32,
+            beta2: number("beta2")? as f32,
+            epsilon: number("epsilon")? as f32,
+        },
+        other => return Err(bad(&format!("unknown rule {other:?}"))),
+    };
+    let mut state = OptimizerState::new(network, optimizer);
+    state.steps = number("steps")? as u64;
+    state.epochs = number("epochs")? as u64;
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot open {file}: {e}")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| model_err(file, format!("not a safetensors file ({e})")))?;
+    let names = moment_names(optimizer);
+    let moments = [&mut state.first, &mut state.second];
+    for (name, m) in names.iter().zip(moments) {
+        for (i, l) in network.layers().iter().enumerate() {
+            let (n_in, n_out) = (l.inputs(), l.outputs());
+            let tensor = |part: &str, shape: &[usize]| -> Result<Vec<f32>> {
+                let key = format!("optimizer.layers.{i}.{part}.{name}");
+                let t = st
+                    .tensor(&key)
+                    .map_err(|_| model_err(file, format!("has no tensor {key}")))?;
+                if t.shape() != shape {
+                    return Err(model_err(
+                        file,
+                        format!("{key} has shape {:?}; expected {shape:?}", t.shape()),
+                    ));
+                }
+                values(file, &key, &t)
+            };
+            let mut values = from_out_in(&tensor("weight", &[n_out, n_in])?, n_in, n_out);
+            if l.bias().is_some() {
+                values.extend(tensor("bias", &[n_out])?);
+            }
+            m[i] = values;
+        }
+    }
+    Ok((optimizer, state))
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder and

@@ -184,6 +184,7 @@ fn save_then_load_is_bit_identical() {
         target: Some("t".into()),
         standardizer: None,
         classes: None,
+        optimizer: None,
     };
     let path = dir.path("m.safetensors");
     model.save(&path).unwrap();
@@ -337,6 +338,7 @@ fn init_starts_from_given_weights() {
         target: None,
         standardizer: None,
         classes: None,
+        optimizer: None,
     };
     let init = dir.path("init.safetensors");
     start.save(&init).unwrap();
@@ -522,4 +524,261 @@ fn bad_inputs_fail_with_clear_messages() {
         out_file.to_str().unwrap(),
     ]);
     assert_fails(&out, "not a safetensors file", &out_file);
+}
+
+/// The README's iris walk-through (examples/data/iris.csv): 3 classes,
+/// softmax with cross-entropy, Adam, on a fixed split of 45 test rows.
+const IRIS: [&str; 27] = [
+    "train",
+    "--data",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/iris.csv"),
+    "--target",
+    "species",
+    "--layers",
+    "16,3",
+    "--hidden-activation",
+    "relu",
+    "--output-activation",
+    "softmax",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.01",
+    "--weight-decay",
+    "0.01",
+    "--epochs",
+    "100",
+    "--batch",
+    "16",
+    "--standardize",
+    "--test-split",
+    "0.3",
+    "--seed",
+    "1",
+    "--backend",
+];
+
+#[test]
+fn iris_reaches_95_percent_on_cpu_and_gpu() {
+    let mut losses = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        let mut args = IRIS.to_vec();
+        args.push(backend);
+        let out = neurona(&args);
+        if backend == "gpu" && !out.status.success() && text(&out.stderr).contains("no GPU") {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but no GPU"
+            );
+            eprintln!("!!! GPU skipped: {}", text(&out.stderr));
+            continue;
+        }
+        let stdout = assert_ok(&out);
+        let test = accuracy(&stdout, "test");
+        assert!(test >= 95.0, "{backend}: test accuracy {test}%\n{stdout}");
+        assert!(
+            stdout.contains("init auto: he for relu, xavier for softmax"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("confusion matrix (test rows):"), "{stdout}");
+        assert!(
+            stdout.contains("loss ce, adam learning rate 0.01"),
+            "{stdout}"
+        );
+        let line = stdout.lines().find(|l| l.starts_with("test:")).unwrap();
+        losses.push(line.to_string());
+    }
+    // Both paths give the same accuracy (and losses to rounding).
+    if let [cpu, gpu] = &losses[..] {
+        assert_eq!(
+            cpu.split(", ").nth(1),
+            gpu.split(", ").nth(1),
+            "{cpu} / {gpu}"
+        );
+    }
+}
+
+#[test]
+fn a_saved_optimizer_resumes_the_run_exactly() {
+    // 4 epochs in one run, against 2 + 2 with the state saved in between:
+    // the predictions must be the same to the bit.
+    let dir = Dir::new();
+    let data = dir.file("c.csv", &classes_csv());
+    let train = |epochs: &str, init: Option<&str>, save: &str, extra: &[&str]| {
+        let save = dir.path(save);
+        let mut args = vec![
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "class",
+            "--layers",
+            "8,3",
+            "--hidden-activation",
+            "tanh",
+            "--output-activation",
+            "softmax",
+            "--epochs",
+            epochs,
+            "--batch",
+            "20",
+            "--standardize",
+            "--seed",
+            "4",
+            "--backend",
+            "cpu",
+            "--save",
+            save.to_str().unwrap(),
+        ];
+        if let Some(init) = init {
+            args.extend(["--init", init]);
+        }
+        if !extra.contains(&"--optimizer") {
+            args.extend(["--optimizer", "adam"]);
+        }
+        args.extend(extra);
+        let stdout = assert_ok(&neurona(&args));
+        (save, stdout)
+    };
+    let predict = |model: &Path| {
+        assert_ok(&neurona(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            &data,
+        ]))
+    };
+    let (whole, _) = train("4", None, "whole.safetensors", &[]);
+    let (half, out) = train("2", None, "half.safetensors", &["--save-optimizer"]);
+    assert!(out.contains("with the optimizer's state"), "{out}");
+    let half_s = half.to_str().unwrap().to_string();
+    let (resumed, out) = train("2", Some(&half_s), "resumed.safetensors", &[]);
+    assert!(out.contains("adam state at step 16, epoch 2"), "{out}");
+    assert_eq!(predict(&whole), predict(&resumed));
+
+    // The state in the file: Adam's two moments, in the weights' shapes.
+    let model = Model::load(&half).unwrap();
+    let (opt, state) = model.optimizer.expect("optimizer state saved");
+    assert_eq!(opt.name(), "adam");
+    assert_eq!((state.steps, state.epochs), (16, 2));
+    assert!(state.first[0].iter().any(|m| *m != 0.0));
+    assert!(state.second[1].iter().all(|v| *v >= 0.0));
+
+    // Another rule starts afresh, and says so.
+    let (_, out) = train(
+        "1",
+        Some(&half_s),
+        "other.safetensors",
+        &["--optimizer", "sgd"],
+    );
+    assert!(
+        out.contains("holds adam state; --optimizer sgd starts afresh"),
+        "{out}"
+    );
+}
+
+#[test]
+fn history_writes_the_loss_curve() {
+    let dir = Dir::new();
+    let data = dir.file("c.csv", &classes_csv());
+    let history = dir.path("curve.csv");
+    let out = neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "class",
+        "--layers",
+        "3",
+        "--output-activation",
+        "softmax",
+        "--epochs",
+        "30",
+        "--batch",
+        "50",
+        "--optimizer",
+        "momentum",
+        "--schedule",
+        "cosine",
+        "--backend",
+        "cpu",
+        "--history",
+        history.to_str().unwrap(),
+    ]);
+    let stdout = assert_ok(&out);
+    assert!(
+        stdout.contains("momentum learning rate 0.05 (cosine schedule)"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&history).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("step,epoch,loss"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 90, "one point a step for 90 steps");
+    assert_eq!((rows[0][0], rows[89][0], rows[89][1]), (0.0, 89.0, 29.0));
+    assert!(
+        rows[89][2] < 0.5 * rows[0][2],
+        "the loss fell: {:?} -> {:?}",
+        rows[0],
+        rows[89]
+    );
+}
+
+#[test]
+fn bad_learning_settings_fail_with_clear_messages() {
+    let dir = Dir::new();
+    let data = dir.file("c.csv", &classes_csv());
+    let save = dir.path("never.safetensors");
+    let save_s = save.to_str().unwrap();
+    let base = [
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "class",
+        "--backend",
+        "cpu",
+    ];
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--layers", "3", "--lr", "-0.1"],
+            "learning rate must be a finite number above 0, got -0.1",
+        ),
+        (
+            &["--layers", "3", "--optimizer", "adam", "--beta1", "1"],
+            "beta1 must be at least 0 and below 1, got 1",
+        ),
+        (
+            &["--layers", "3", "--optimizer", "adam", "--beta2", "1.5"],
+            "beta2 must be at least 0 and below 1, got 1.5",
+        ),
+        (
+            &["--layers", "4,1", "--output-activation", "softmax"],
+            "softmax needs at least 2",
+        ),
+        (
+            &["--layers", "3", "--schedule", "linear"],
+            "--schedule \"linear\": expected constant, step:EPOCHS:FACTOR",
+        ),
+        (
+            &["--layers", "3", "--weight-decay", "-1"],
+            "weight decay must be a finite number of at least 0",
+        ),
+        (
+            &["--layers", "3", "--save-optimizer"],
+            "--save-optimizer saves with the model: give --save FILE too",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        args.extend(["--save", save_s]);
+        if *extra.last().unwrap() == "--save-optimizer" {
+            args.truncate(args.len() - 2);
+        }
+        assert_fails(&neurona(&args), want, &save);
+    }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use neurona::{Activation, Backend, Loss};
+use neurona::{Activation, Backend, Init, Loss};
 
 /// Train fully-connected neural networks on the GPU (WGSL through wgpu) or
 /// the CPU. With no command: train the origin notebook's 3-4-1 network.
@@ -47,6 +47,7 @@ impl From<ActivationArg> for Activation {
 pub enum OutputActivationArg {
     Sigmoid,
     Identity,
+    Softmax,
 }
 
 impl From<OutputActivationArg> for Activation {
@@ -54,6 +55,7 @@ impl From<OutputActivationArg> for Activation {
         match a {
             OutputActivationArg::Sigmoid => Activation::Sigmoid,
             OutputActivationArg::Identity => Activation::Identity,
+            OutputActivationArg::Softmax => Activation::Softmax,
         }
     }
 }
@@ -62,6 +64,8 @@ impl From<OutputActivationArg> for Activation {
 pub enum LossArg {
     Mse,
     Bce,
+    #[value(alias = "cross-entropy")]
+    Ce,
 }
 
 impl From<LossArg> for Loss {
@@ -69,6 +73,34 @@ impl From<LossArg> for Loss {
         match l {
             LossArg::Mse => Loss::Mse,
             LossArg::Bce => Loss::Bce,
+            LossArg::Ce => Loss::CrossEntropy,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    Sgd,
+    Momentum,
+    Nesterov,
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InitArg {
+    Auto,
+    Uniform,
+    Xavier,
+    He,
+}
+
+impl From<InitArg> for Init {
+    fn from(i: InitArg) -> Self {
+        match i {
+            InitArg::Auto => Init::Auto,
+            InitArg::Uniform => Init::Uniform,
+            InitArg::Xavier => Init::Xavier,
+            InitArg::He => Init::He,
         }
     }
 }
@@ -106,15 +138,51 @@ pub struct TrainArgs {
     /// Activation of the hidden layers.
     #[arg(long, value_enum, default_value = "sigmoid")]
     pub hidden_activation: ActivationArg,
-    /// Activation of the output layer.
+    /// Activation of the output layer (softmax: class probabilities, for an
+    /// output of 2 or more classes).
     #[arg(long, value_enum, default_value = "sigmoid")]
     pub output_activation: OutputActivationArg,
-    /// Loss. Default: bce for a sigmoid output, mse for identity.
+    /// Loss. Default: bce for a sigmoid output, ce (cross-entropy) for
+    /// softmax, mse for identity.
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
-    /// Learning rate (SGD, gradient averaged over the batch).
-    #[arg(long, default_value_t = 0.5)]
-    pub lr: f32,
+    /// How the weights start: auto (he for relu layers, xavier for the
+    /// others), uniform in [-1, 1] (the notebook's), xavier or he.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub weight_init: InitArg,
+    /// The update rule.
+    #[arg(long, value_enum, default_value = "sgd")]
+    pub optimizer: OptimizerArg,
+    /// Learning rate (the gradient is averaged over the batch). Default 0.5
+    /// for sgd, 0.05 for momentum and nesterov, 0.001 for adam.
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f32>,
+    /// Momentum μ (momentum, nesterov).
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
+    pub momentum: f32,
+    /// Adam's β1.
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
+    pub beta1: f32,
+    /// Adam's β2.
+    #[arg(long, default_value_t = 0.999, allow_negative_numbers = true)]
+    pub beta2: f32,
+    /// Adam's ε.
+    #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
+    pub epsilon: f32,
+    /// L2 weight decay λ (added as λ·w to the weights' gradient).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub weight_decay: f32,
+    /// Learning-rate schedule: constant, step:E:F (times F every E epochs),
+    /// cosine (down to 0 over the run's epochs) or cosine:E (over E epochs).
+    #[arg(long, default_value = "constant")]
+    pub schedule: String,
+    /// Write the loss curve here (CSV: step, epoch, loss of the batch).
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// Save the optimizer's state with the model (--save), so that training
+    /// resumes exactly from it with --init.
+    #[arg(long)]
+    pub save_optimizer: bool,
     /// Passes over the training rows.
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
@@ -139,7 +207,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub save: Option<PathBuf>,
     /// Start from these weights (safetensors: layers.{i}.weight [out, in],
-    /// layers.{i}.bias [out]) instead of random ones.
+    /// layers.{i}.bias [out]) instead of random ones; with a saved
+    /// optimizer state of the same rule, resume training from it.
     #[arg(long)]
     pub init: Option<PathBuf>,
 }

@@ -10,10 +10,12 @@ pub struct Bar {
     bar: ProgressBar,
     start: Instant,
     shown: bool,
+    /// The first step's number (a resumed run counts on from earlier ones).
+    first: usize,
 }
 
 impl Bar {
-    pub fn new(steps: usize) -> Bar {
+    pub fn new(steps: usize, first: usize) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {eta} left")
@@ -23,11 +25,12 @@ impl Bar {
             bar,
             start: Instant::now(),
             shown: false,
+            first,
         }
     }
 
     pub fn update(&mut self, p: &Progress) {
-        self.bar.set_position(p.step as u64);
+        self.bar.set_position((p.step - self.first) as u64);
         self.bar.set_message(format!("loss {:.5}", p.loss));
         if !self.shown && self.start.elapsed() > Duration::from_secs(1) {
             // stderr() draws only on a terminal.

@@ -2,11 +2,11 @@
 
 use neurona::model_file::{self, Model};
 use neurona::{
-    Activation, BatchOrder, Error, Loss, Matrix, Network, Result, Standardizer, Table, TrainConfig,
-    shuffled_order,
+    Activation, BatchOrder, ConfusionMatrix, Error, Init, Loss, Matrix, Network, Optimizer,
+    OptimizerState, Result, Schedule, Standardizer, Table, TrainConfig, shuffled_order,
 };
 
-use super::args::TrainArgs;
+use super::args::{OptimizerArg, TrainArgs};
 use super::progress::Bar;
 
 /// Rows `rows` of `m`.
@@ -72,39 +72,94 @@ fn split(rows: usize, share: f64, seed: u64) -> Result<(Vec<u32>, Vec<u32>)> {
     Ok((train_rows, test_rows))
 }
 
-/// Accuracy as (correct, rows): arg-max against the one-hot class for
-/// several outputs, a 0.5 threshold for one sigmoid output with 0/1 targets;
-/// `None` when the targets are not classes.
-fn accuracy(p: &Matrix, y: &Matrix, classification: bool) -> Option<(usize, usize)> {
-    if !classification {
-        return None;
-    }
-    let argmax = |row: &[f32]| {
-        row.iter()
-            .enumerate()
-            .fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+/// The schedule named by `--schedule`, in steps of `steps_per_epoch`;
+/// `total_epochs` is where a bare `cosine` ends.
+fn schedule(text: &str, steps_per_epoch: usize, total_epochs: u64) -> Result<Schedule> {
+    let bad = || {
+        Error::Config(format!(
+            "--schedule {text:?}: expected constant, step:EPOCHS:FACTOR, cosine or cosine:EPOCHS"
+        ))
     };
-    let correct = (0..p.rows())
-        .filter(|&r| {
-            if p.cols() == 1 {
-                (p.row(r)[0] > 0.5) == (y.row(r)[0] > 0.5)
-            } else {
-                argmax(p.row(r)) == argmax(y.row(r))
-            }
-        })
-        .count();
-    Some((correct, p.rows()))
+    let parts: Vec<&str> = text.split(':').collect();
+    let epochs = |s: &str| -> Result<usize> {
+        s.parse::<usize>()
+            .ok()
+            .filter(|e| *e > 0)
+            .map(|e| e * steps_per_epoch)
+            .ok_or_else(bad)
+    };
+    Ok(match parts[..] {
+        ["constant"] => Schedule::Constant,
+        ["step", every, factor] => Schedule::Step {
+            every: epochs(every)?,
+            factor: factor.parse().map_err(|_| bad())?,
+        },
+        ["cosine"] => Schedule::Cosine {
+            steps: (total_epochs as usize * steps_per_epoch).max(1),
+            floor: 0.0,
+        },
+        ["cosine", e] => Schedule::Cosine {
+            steps: epochs(e)?,
+            floor: 0.0,
+        },
+        _ => return Err(bad()),
+    })
 }
 
-fn describe(name: &str, loss_value: f64, acc: Option<(usize, usize)>) -> String {
+/// The optimizer `--optimizer` and its flags name.
+fn optimizer(args: &TrainArgs) -> Optimizer {
+    match args.optimizer {
+        OptimizerArg::Sgd => Optimizer::Sgd,
+        OptimizerArg::Momentum => Optimizer::momentum(args.momentum),
+        OptimizerArg::Nesterov => Optimizer::nesterov(args.momentum),
+        OptimizerArg::Adam => Optimizer::Adam {
+            beta1: args.beta1,
+            beta2: args.beta2,
+            epsilon: args.epsilon,
+        },
+    }
+}
+
+/// Which initialisation each layer got, in words.
+fn describe_init(init: Init, activations: &[Activation]) -> String {
+    let mut used: Vec<String> = Vec::new();
+    for a in activations {
+        let name = format!("{} for {a}", init.for_activation(*a));
+        if !used.contains(&name) {
+            used.push(name);
+        }
+    }
+    format!("{init}: {}", used.join(", "))
+}
+
+fn describe(name: &str, loss_value: f64, acc: Option<&ConfusionMatrix>) -> String {
     let mut s = format!("{name}: loss {loss_value:.6}");
-    if let Some((c, n)) = acc {
-        s += &format!(", accuracy {:.2}% ({c}/{n})", 100.0 * c as f64 / n as f64);
+    if let Some(m) = acc {
+        s += &format!(
+            ", accuracy {:.2}% ({}/{})",
+            100.0 * m.accuracy(),
+            m.correct(),
+            m.total()
+        );
     }
     s
 }
 
+/// The loss curve as CSV: step, epoch, loss.
+fn write_history(path: &std::path::Path, history: &[neurona::Progress]) -> Result<()> {
+    let mut text = String::from("step,epoch,loss\n");
+    for p in history {
+        text += &format!("{},{},{}\n", p.step, p.epoch, p.loss);
+    }
+    model_file::write_atomically(path, text.as_bytes())
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
+    if args.save_optimizer && args.save.is_none() {
+        return Err(Error::Config(
+            "--save-optimizer saves with the model: give --save FILE too".into(),
+        ));
+    }
     let table = Table::read_csv(&args.data)?;
     let target = table.column(&args.target)?;
     let (inputs, features) = table.features_without(&args.target)?;
@@ -148,7 +203,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let output_activation: Activation = args.output_activation.into();
     let mut activations = vec![Activation::from(args.hidden_activation); widths.len() - 1];
     activations.push(output_activation);
-    let mut net = match init {
+    let weight_init: Init = args.weight_init.into();
+    let mut net = match &init {
         Some((file, layers)) => {
             if layers[0].inputs != features.len() {
                 return Err(Error::ModelFile(format!(
@@ -158,10 +214,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     features.len()
                 )));
             }
-            model_file::network_from(&file, layers, &activations)?
+            model_file::network_from(file, layers.clone(), &activations)?
         }
         None => {
-            let mut builder = Network::builder(features.len());
+            let mut builder = Network::builder(features.len()).init(weight_init);
             for (w, a) in widths.iter().zip(&activations) {
                 builder = builder.layer(*w, *a);
             }
@@ -172,32 +228,90 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let loss: Loss = match args.loss {
         Some(l) => l.into(),
         None if output_activation == Activation::Sigmoid => Loss::Bce,
+        None if output_activation == Activation::Softmax => Loss::CrossEntropy,
         None => Loss::Mse,
     };
+    let optimizer = optimizer(&args);
+    let lr = args.lr.unwrap_or(match args.optimizer {
+        OptimizerArg::Sgd => 0.5,
+        OptimizerArg::Momentum | OptimizerArg::Nesterov => 0.05,
+        OptimizerArg::Adam => 0.001,
+    });
+
+    // A file saved with --save-optimizer resumes its run when the rule is
+    // the same; otherwise training starts a fresh state.
+    let mut resumed = None;
+    let mut state = OptimizerState::new(&net, optimizer);
+    if let Some(path) = &args.init
+        && let Some((saved, saved_state)) = model_file::read_optimizer_state(path, &net)?
+    {
+        if saved.name() == optimizer.name() {
+            resumed = Some(format!(
+                "resuming {}'s {} state at step {}, epoch {}",
+                path.display(),
+                saved.name(),
+                saved_state.steps,
+                saved_state.epochs
+            ));
+            state = saved_state;
+        } else {
+            resumed = Some(format!(
+                "{} holds {} state; --optimizer {} starts afresh",
+                path.display(),
+                saved.name(),
+                optimizer.name()
+            ));
+        }
+    }
+
+    let rows = x_train.rows();
+    let batch = if args.batch > 0 {
+        args.batch.min(rows)
+    } else {
+        rows
+    };
+    let steps_per_epoch = rows.div_ceil(batch);
+    let steps = args.epochs * steps_per_epoch;
+    let schedule = schedule(
+        &args.schedule,
+        steps_per_epoch,
+        state.epochs + args.epochs as u64,
+    )?;
     let mut config = TrainConfig::new()
-        .learning_rate(args.lr)
+        .learning_rate(lr)
         .epochs(args.epochs)
         .order(BatchOrder::Shuffled { seed: args.seed })
-        .loss(loss);
+        .loss(loss)
+        .optimizer(optimizer)
+        .weight_decay(args.weight_decay)
+        .schedule(schedule);
     if args.batch > 0 {
         config = config.batch_size(args.batch);
     }
-    let rows = x_train.rows();
-    let batch = config.batch_size.unwrap_or(rows).min(rows);
-    let steps = args.epochs * rows.div_ceil(batch);
     config = config.report_every((steps / 200).max(1));
 
     let device = super::open_device(args.backend.map(Into::into))?;
     println!(
-        "network {net}, loss {loss}, learning rate {}, {} epochs in batches of {batch} rows ({steps} steps){}",
-        args.lr,
-        args.epochs,
-        if args.init.is_some() {
-            ", from --init weights"
+        "network {net}, loss {loss}, {} learning rate {lr}{}{}, {} epochs in batches of {batch} rows ({steps} steps)",
+        optimizer.name(),
+        match schedule {
+            Schedule::Constant => String::new(),
+            _ => format!(" ({} schedule)", args.schedule),
+        },
+        if args.weight_decay > 0.0 {
+            format!(", weight decay {}", args.weight_decay)
         } else {
-            ""
-        }
+            String::new()
+        },
+        args.epochs,
     );
+    match &init {
+        Some((file, _)) => println!("weights from {file}"),
+        None => println!("init {}", describe_init(weight_init, &activations)),
+    }
+    if let Some(line) = &resumed {
+        println!("{line}");
+    }
     println!(
         "data {}: {} training rows, {} test rows, {} inputs{}",
         table.file,
@@ -211,37 +325,48 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     );
 
-    let mut bar = Bar::new(steps);
-    let report = net.train_on(&device, &x_train, &y_train, &config, |p| bar.update(p));
+    let mut bar = Bar::new(steps, state.steps as usize);
+    let report = net.resume_on(&device, &x_train, &y_train, &config, &mut state, |p| {
+        bar.update(p)
+    });
     bar.finish();
     let report = report?;
 
     let classification = classes.is_some()
         || (output_activation == Activation::Sigmoid
             && y_train.as_slice().iter().all(|v| *v == 0.0 || *v == 1.0));
-    let p_train = net.predict(&x_train)?;
+    let confusion = |x: &Matrix, y: &Matrix| -> Result<Option<ConfusionMatrix>> {
+        if !classification {
+            return Ok(None);
+        }
+        ConfusionMatrix::new(&net.predict(x)?, y).map(Some)
+    };
     println!("trained in {:.2?}", report.elapsed);
+    let on_train = confusion(&x_train, &y_train)?;
     println!(
         "{}",
-        describe(
-            "train",
-            report.final_loss,
-            accuracy(&p_train, &y_train, classification)
-        )
+        describe("train", report.final_loss, on_train.as_ref())
     );
+    let mut shown = on_train;
     if x_test.rows() > 0 {
-        let p_test = net.predict(&x_test)?;
-        let test_loss = loss.sum(p_test.as_slice(), y_test.as_slice()) / x_test.rows() as f64;
-        println!(
-            "{}",
-            describe(
-                "test",
-                test_loss,
-                accuracy(&p_test, &y_test, classification)
-            )
-        );
+        let test_loss = net.loss(&x_test, &y_test, loss)?;
+        let on_test = confusion(&x_test, &y_test)?;
+        println!("{}", describe("test", test_loss, on_test.as_ref()));
+        shown = on_test;
+    }
+    if let Some(m) = shown.filter(|_| classes.is_some()) {
+        let set = if x_test.rows() > 0 { "test" } else { "train" };
+        println!("confusion matrix ({set} rows):\n{m}");
     }
 
+    if let Some(path) = &args.history {
+        write_history(path, &report.history)?;
+        println!(
+            "loss curve: {} ({} points)",
+            path.display(),
+            report.history.len()
+        );
+    }
     if let Some(path) = &args.save {
         let model = Model {
             network: net,
@@ -250,9 +375,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
             target: Some(args.target.clone()),
             standardizer,
             classes,
+            optimizer: args.save_optimizer.then_some((optimizer, state)),
         };
         model.save(path)?;
-        println!("saved {}", path.display());
+        println!(
+            "saved {}{}",
+            path.display(),
+            if args.save_optimizer {
+                " with the optimizer's state"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }
