@@ -1,5 +1,7 @@
 //! neurona against numpy (and its GPU path against its CPU path), on the
-//! workloads of issue 5, measured side by side in one run.
+//! workloads of `neurona::bench` (W0 the notebook, W2 784-512-512-10, W3
+//! 4096-wide, K the forward kernel), measured side by side in one run. The
+//! same as `neurona bench`.
 //!
 //! ```text
 //! cargo run --release --example benchmark                # table
@@ -7,310 +9,26 @@
 //! cargo run --release --example benchmark -- --gpu       # also a software GPU (llvmpipe)
 //! cargo run --release --example benchmark -- --cpu-w3   # W3 on the CPU too (slow)
 //! ```
-//!
-//! - W0: the notebook, 3-4-1 sigmoid, no bias, batch 4, 10,000 steps:
-//!   total time, median of 5 runs.
-//! - W2: 784-512-512-10 sigmoid with bias, batch 1024, MSE, SGD lr 0.1,
-//!   inputs uniform in [0, 1), one-hot targets, fixed seed: time per step,
-//!   the median of 7 timings of (6 steps − 1 step) / 5, which leaves out
-//!   set-up, upload and the final loss.
-//! - W3: 4096-4096-4096-4096 sigmoid, batch 4096, per step; GPU-sized,
-//!   skipped on the CPU unless `--cpu-w3`.
-//! - K: the forward kernel alone (`matmul_bias_act`) at 1024³ and 4096³.
-//!
-//! FLOPs count 2·M·N·K per product: the forward products, the weight
-//! gradients, and the input gradients of every layer but the first. Where
-//! `python3` with numpy runs, `benches/numpy_reference.py` times W0 and W2
-//! in the same run and each row gives neurona's time as a ratio of numpy's.
-//! A GPU row appears for a hardware adapter (or any adapter with `--gpu`;
-//! a software one runs W0 only); GPU/CPU is the GPU's speed-up over
-//! neurona's CPU path.
 
-use std::time::{Duration, Instant};
-
-use neurona::{Activation, Backend, Device, GpuOptions, Layer, Matrix, Network, TrainConfig};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-struct Row {
-    workload: &'static str,
-    device: String,
-    backend: String,
-    ms: f64,
-    per: &'static str,
-    gflops: f64,
-    peak_mib: f64,
-    gpu_speedup: Option<f64>,
-    numpy_ratio: Option<f64>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-/// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// FLOPs of one training step (see the module docs).
-fn step_flop(widths: &[usize], batch: usize) -> f64 {
-    widths
-        .windows(2)
-        .enumerate()
-        .map(|(l, w)| {
-            let products = if l == 0 { 2.0 } else { 3.0 };
-            products * 2.0 * batch as f64 * w[0] as f64 * w[1] as f64
-        })
-        .sum()
-}
-
-/// Sigmoid layers with weights uniform in [-0.05, 0.05) and zero bias, as
-/// numpy's side starts (uniform [-1, 1) would saturate 784-wide sigmoids).
-fn dense(widths: &[usize], seed: u64) -> Network {
-    let mut builder = Network::builder(widths[0]);
-    for &w in &widths[1..] {
-        builder = builder.layer(w, Activation::Sigmoid);
-    }
-    let net = builder.build(seed).expect("valid widths");
-    let layers = net
-        .layers()
-        .iter()
-        .map(|l| {
-            let w = l.weights().iter().map(|v| v * 0.05).collect();
-            Layer::new(
-                l.inputs(),
-                l.outputs(),
-                l.activation(),
-                w,
-                Some(vec![0.0; l.outputs()]),
-            )
-        })
-        .collect();
-    Network::from_layers(layers).expect("same shapes")
-}
-
-fn data(rows: usize, inputs: usize, classes: usize, seed: u64) -> (Matrix, Matrix) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x = (0..rows * inputs)
-        .map(|_| rng.random_range(0.0..1.0))
-        .collect();
-    let mut y = vec![0.0; rows * classes];
-    for r in 0..rows {
-        y[r * classes + rng.random_range(0..classes)] = 1.0;
-    }
-    (
-        Matrix::new(rows, inputs, x).unwrap(),
-        Matrix::new(rows, classes, y).unwrap(),
-    )
-}
-
-/// Milliseconds per step: median over `reps` of (6 steps − 1 step) / 5.
-fn per_step_ms(
-    device: &Device,
-    widths: &[usize],
-    batch: usize,
-    reps: usize,
-) -> neurona::Result<f64> {
-    let (x, y) = data(batch, widths[0], *widths.last().unwrap(), 0);
-    let mut net = dense(widths, 1);
-    let cfg = TrainConfig::new().learning_rate(0.1);
-    let mut time = |epochs: usize| -> neurona::Result<Duration> {
-        let t = Instant::now();
-        net.train_on(device, &x, &y, &cfg.clone().epochs(epochs), |_| {})?;
-        Ok(t.elapsed())
-    };
-    time(2)?; // warm-up
-    let mut samples = Vec::new();
-    for _ in 0..reps {
-        let one = time(1)?;
-        let six = time(6)?;
-        samples.push((six.as_secs_f64() - one.as_secs_f64()) / 5.0 * 1e3);
-    }
-    Ok(median(samples))
-}
-
-fn w0_ms(device: &Device) -> neurona::Result<f64> {
-    let (x, y) = neurona::notebook::data();
-    let mut samples = Vec::new();
-    for _ in 0..5 {
-        let mut net = neurona::notebook::network();
-        let t = Instant::now();
-        net.train_on(
-            device,
-            &x,
-            &y,
-            &TrainConfig::notebook().report_every(0),
-            |_| {},
-        )?;
-        samples.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    Ok(median(samples))
-}
-
-fn numpy() -> Option<(f64, f64)> {
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/benches/numpy_reference.py"
-        ))
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |name: &str, key: &str| -> Option<f64> {
-        let line = text.lines().find(|l| l.contains(&format!("\"{name}\"")))?;
-        let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-        line[at..].split([',', '}']).next()?.trim().parse().ok()
-    };
-    Some((field("W0", "ms_total")?, field("W2", "ms_per_step")?))
-}
+use neurona::bench::{self, Options};
 
 fn main() -> neurona::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let json = args.iter().any(|a| a == "--json");
-    let want_gpu = args.iter().any(|a| a == "--gpu");
-    let cpu_w3 = args.iter().any(|a| a == "--cpu-w3");
-
-    let cpu = Device::new(Backend::Cpu)?;
-    let gpu = if want_gpu {
-        Device::gpu(&GpuOptions {
-            allow_software: true,
-            ..Default::default()
-        })
-        .ok()
-    } else {
-        Some(Device::new(Backend::Auto)?).filter(|d| d.gpu_context().is_some())
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let options = Options {
+        gpu: has("--gpu"),
+        cpu_w3: has("--cpu-w3"),
     };
-    let numpy = numpy();
-    if !json {
-        println!(
-            "CPU: {} threads; GPU: {}",
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-            gpu.as_ref().map_or("none".to_string(), |g| g.to_string())
-        );
-        match numpy {
-            Some(_) => println!("numpy: benches/numpy_reference.py ran in this run"),
-            None => println!("numpy: not available (python3 with numpy), no ratios"),
-        }
+    let gpu = bench::gpu_device(&options)?;
+    let numpy = bench::numpy();
+    if !has("--json") {
+        println!("{}", bench::header(gpu.as_ref(), numpy));
     }
-
-    let mut rows: Vec<Row> = Vec::new();
-    let mut devices = vec![("CPU".to_string(), "cpu".to_string(), &cpu)];
-    if let Some(g) = &gpu {
-        let a = g.gpu_context().unwrap().adapter();
-        devices.push((a.name.clone(), a.backend.to_lowercase(), g));
-    }
-    let w2 = [784, 512, 512, 10];
-    let w3 = [4096, 4096, 4096, 4096];
-    let mut cpu_ms = std::collections::HashMap::new();
-    for (name, backend, device) in &devices {
-        let is_gpu = device.gpu_context().is_some();
-        let software = device.gpu_context().is_some_and(|c| c.adapter().software);
-        let mut push = |workload, ms: f64, per, flop: f64, numpy_ms: Option<f64>| {
-            if !is_gpu {
-                cpu_ms.insert(workload, ms);
-            }
-            rows.push(Row {
-                workload,
-                device: name.clone(),
-                backend: backend.clone(),
-                ms,
-                per,
-                gflops: flop / ms / 1e6,
-                peak_mib: peak_rss_mib(),
-                gpu_speedup: is_gpu
-                    .then(|| cpu_ms.get(workload).map(|c| c / ms))
-                    .flatten(),
-                numpy_ratio: numpy_ms.map(|n| ms / n),
-            });
-        };
-        push(
-            "W0",
-            w0_ms(device)?,
-            "run",
-            10_000.0 * step_flop(&[3, 4, 1], 4),
-            numpy.map(|n| n.0),
-        );
-        // A software adapter takes seconds per W2 step: W0 only there.
-        if !software {
-            push(
-                "W2",
-                per_step_ms(device, &w2, 1024, 7)?,
-                "step",
-                step_flop(&w2, 1024),
-                numpy.map(|n| n.1),
-            );
-        }
-        if (is_gpu && !software) || cpu_w3 {
-            push(
-                "W3",
-                per_step_ms(device, &w3, 4096, 5)?,
-                "step",
-                step_flop(&w3, 4096),
-                None,
-            );
-        }
-        if is_gpu && !software {
-            let ctx = device.gpu_context().unwrap();
-            for n in [1024usize, 4096] {
-                let ms = ctx.time_forward(n, n, n, 10)? * 1e3;
-                push(
-                    if n == 1024 { "K1024" } else { "K4096" },
-                    ms,
-                    "kernel",
-                    2.0 * (n * n * n) as f64,
-                    None,
-                );
-            }
-        }
-    }
-
-    if json {
-        for r in &rows {
-            println!(
-                "{{\"workload\":\"{}\",\"device\":{:?},\"backend\":\"{}\",\"ms_per_{}\":{:.4},\"gflops\":{:.2},\"peak_rss_mib\":{:.1},\"gpu_cpu_speedup\":{},\"vs_numpy\":{}}}",
-                r.workload,
-                r.device,
-                r.backend,
-                r.per,
-                r.ms,
-                r.gflops,
-                r.peak_mib,
-                r.gpu_speedup.map_or("null".into(), |v| format!("{v:.3}")),
-                r.numpy_ratio.map_or("null".into(), |v| format!("{v:.4}")),
-            );
-        }
+    let rows = bench::run(gpu.as_ref(), numpy, &options)?;
+    if has("--json") {
+        print!("{}", bench::json(&rows));
     } else {
-        println!(
-            "{:<6} {:<34} {:<7} {:>14} {:>10} {:>9} {:>8} {:>16}",
-            "work", "device", "backend", "ms", "GFLOP/s", "peak MiB", "GPU/CPU", "time / numpy's"
-        );
-        for r in &rows {
-            println!(
-                "{:<6} {:<34} {:<7} {:>9.3}/{:<4} {:>10.2} {:>9.0} {:>8} {:>16}",
-                r.workload,
-                r.device.chars().take(34).collect::<String>(),
-                r.backend,
-                r.ms,
-                r.per,
-                r.gflops,
-                r.peak_mib,
-                r.gpu_speedup.map_or("-".into(), |v| format!("{v:.2}x")),
-                r.numpy_ratio
-                    .map_or("-".into(), |v| format!("{v:.3} ({:.1}x)", 1.0 / v)),
-            );
-        }
+        print!("{}", bench::table(&rows));
     }
     Ok(())
 }

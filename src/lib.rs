@@ -26,6 +26,7 @@
 //! - [`metrics`]: accuracy and [`ConfusionMatrix`].
 //! - [`batches`]: mini-batch order, shuffled by a seeded permutation.
 //! - [`backend`]: [`Backend`] (cpu, gpu, auto) and the [`Device`] it opens.
+//! - [`bench`]: the benchmark workloads, side by side with numpy.
 //! - [`cpu`]: the CPU path, one function per step of training.
 //! - [`gpu`]: the GPU path: [`GpuContext`], kernels, a resident training
 //!   run; the WGSL sources are in `shaders/`, one file per kernel.
@@ -38,6 +39,7 @@
 pub mod activation;
 pub mod backend;
 pub mod batches;
+pub mod bench;
 pub mod cpu;
 pub mod data;
 pub mod error;

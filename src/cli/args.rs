@@ -22,6 +22,23 @@ pub enum Command {
     Predict(PredictArgs),
     /// List the GPU adapters found, with their backend, type and limits.
     Info,
+    /// Time the benchmark workloads (the notebook, 784-512-512-10, and on a
+    /// GPU 4096-wide layers and the forward kernel), side by side with
+    /// numpy when python3 has it.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// One JSON object per row instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also run on a software GPU adapter when there is no hardware one.
+    #[arg(long)]
+    pub gpu: bool,
+    /// Run W3 (4096-wide, batch 4096) on the CPU too: slow.
+    #[arg(long)]
+    pub cpu_w3: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,6 +2,7 @@
 //! does the work; this layer reads files, prints, and draws the progress bar.
 
 mod args;
+mod bench;
 mod info;
 mod notebook;
 mod predict;
@@ -19,6 +20,7 @@ pub fn run() -> Result<()> {
         Some(args::Command::Train(a)) => train::run(a),
         Some(args::Command::Predict(a)) => predict::run(a),
         Some(args::Command::Info) => info::run(),
+        Some(args::Command::Bench(a)) => bench::run(a),
     }
 }
 
