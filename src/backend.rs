@@ -74,14 +74,24 @@ pub struct Device {
 
 impl Device {
     /// Open the device `backend` asks for (see the module docs for `Auto`).
+    /// Waits with pollster; [`Device::open`] is the same without blocking.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(backend: Backend) -> Result<Device> {
+        pollster::block_on(Device::open(backend))
+    }
+
+    /// [`Device::new`] as a future, for the browser.
+    pub async fn open(backend: Backend) -> Result<Device> {
         match backend {
             Backend::Cpu => Ok(Device::cpu("asked for")),
-            Backend::Gpu => Device::gpu(&GpuOptions {
-                allow_software: true,
-                ..Default::default()
-            }),
-            Backend::Auto => match GpuContext::new(&GpuOptions::default()) {
+            Backend::Gpu => {
+                let options = GpuOptions {
+                    allow_software: true,
+                    ..Default::default()
+                };
+                Device::open_gpu(&options).await
+            }
+            Backend::Auto => match GpuContext::open(&GpuOptions::default()).await {
                 Ok(ctx) => Ok(Device {
                     gpu: Some(Arc::new(ctx)),
                     reason: "hardware adapter found".into(),
@@ -100,8 +110,14 @@ impl Device {
     }
 
     /// A GPU opened with `options`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn gpu(options: &GpuOptions) -> Result<Device> {
-        let ctx = GpuContext::new(options)?;
+        pollster::block_on(Device::open_gpu(options))
+    }
+
+    /// [`Device::gpu`] as a future, for the browser.
+    pub async fn open_gpu(options: &GpuOptions) -> Result<Device> {
+        let ctx = GpuContext::open(options).await?;
         let reason = if ctx.adapter().software {
             "asked for; a software adapter, expect it to be slow".into()
         } else {

@@ -39,6 +39,7 @@
 pub mod activation;
 pub mod backend;
 pub mod batches;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod cpu;
 pub mod data;

@@ -337,15 +337,48 @@ impl Network {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
         match device.gpu_context() {
-            Some(ctx) => crate::gpu::train::train(
-                ctx,
-                self,
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(_) => pollster::block_on(self.resume_on_async(
+                device,
                 inputs,
                 targets,
                 config,
                 state,
-                &mut on_progress,
-            ),
+                on_progress,
+            )),
+            #[cfg(target_arch = "wasm32")]
+            Some(_) => Err(Error::Gpu(
+                "a browser cannot wait for the GPU: use Network::resume_on_async".into(),
+            )),
+            None => cpu::train(self, inputs, targets, config, state, &mut on_progress),
+        }
+    }
+
+    /// [`Network::resume_on`] as a future: the GPU path's readbacks are
+    /// awaited rather than waited for, so it runs in a browser (the CPU path
+    /// runs to the end at the first poll).
+    pub async fn resume_on_async(
+        &mut self,
+        device: &Device,
+        inputs: &Matrix,
+        targets: &Matrix,
+        config: &TrainConfig,
+        state: &mut OptimizerState,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<TrainReport> {
+        match device.gpu_context() {
+            Some(ctx) => {
+                crate::gpu::train::train(
+                    ctx,
+                    self,
+                    inputs,
+                    targets,
+                    config,
+                    state,
+                    &mut on_progress,
+                )
+                .await
+            }
             None => cpu::train(self, inputs, targets, config, state, &mut on_progress),
         }
     }

@@ -15,6 +15,8 @@
 //!   steps, where rounding differences compound (see each test).
 
 use std::io::Write;
+
+use pollster::block_on;
 use std::sync::OnceLock;
 
 use crate::common::{assert_close, notebook_data, notebook_network, random_matrix};
@@ -110,9 +112,8 @@ fn check_forward(ctx: &GpuContext, label: &str) {
             for bias in [None, Some(&b[..])] {
                 let mut want = vec![0.0; rows * n_out];
                 cpu::matmul_bias_act(&x, &w, bias, act, &mut want, rows, n_in, n_out);
-                let got = ctx
-                    .matmul_bias_act(&x, &w, bias, act, rows, n_in, n_out)
-                    .unwrap();
+                let got =
+                    block_on(ctx.matmul_bias_act(&x, &w, bias, act, rows, n_in, n_out)).unwrap();
                 let name = format!(
                     "{label} forward {rows}x{n_in}x{n_out} {act} bias={}",
                     bias.is_some()
@@ -151,9 +152,9 @@ fn hidden_delta_matches_cpu() {
                 }
                 let mut want = vec![0.0; rows * n];
                 cpu::hidden_delta(&d_next, &w_next, &a, act, rule, &mut want, rows, n, n_next);
-                let got = ctx
-                    .hidden_delta(&d_next, &w_next, &a, act, rule, rows, n, n_next)
-                    .unwrap();
+                let got =
+                    block_on(ctx.hidden_delta(&d_next, &w_next, &a, act, rule, rows, n, n_next))
+                        .unwrap();
                 let name = format!("hidden_delta {rows}x{n}x{n_next} {act} {rule:?}");
                 assert_close(&name, &got, &widen(&want), ATOL, RTOL);
             }
@@ -172,9 +173,8 @@ fn check_update(ctx: &GpuContext, label: &str) {
             let (mut want_w, mut want_b) = (w.clone(), b.clone());
             let cpu_bias = bias.map(|_| &mut want_b[..]);
             cpu::sgd_update(&mut want_w, cpu_bias, &a_in, &d, rows, n_in, n_out, step);
-            let (got_w, got_b) = ctx
-                .sgd_update(&w, bias, &a_in, &d, rows, n_in, n_out, step)
-                .unwrap();
+            let (got_w, got_b) =
+                block_on(ctx.sgd_update(&w, bias, &a_in, &d, rows, n_in, n_out, step)).unwrap();
             let name = format!(
                 "{label} sgd_update {rows}x{n_in}x{n_out} bias={}",
                 bias.is_some()
@@ -210,9 +210,7 @@ fn output_delta_and_loss_match_cpu() {
             ] {
                 let mut want = vec![0.0; rows * n];
                 cpu::output_delta(&y_hat, &y, loss, act, rule, &mut want);
-                let got = ctx
-                    .output_delta(&y_hat, &y, loss, act, rule, rows, n)
-                    .unwrap();
+                let got = block_on(ctx.output_delta(&y_hat, &y, loss, act, rule, rows, n)).unwrap();
                 let name = format!("output_delta {loss} {act} {rule:?}");
                 assert_close(&name, &got, &widen(&want), 1e-6, 1e-5);
             }
@@ -223,9 +221,7 @@ fn output_delta_and_loss_match_cpu() {
     let (ce, softmax) = (Loss::CrossEntropy, Activation::Softmax);
     let mut want = vec![0.0; rows * n];
     cpu::output_delta(&y_hat, &y, ce, softmax, exact, &mut want);
-    let got = ctx
-        .output_delta(&y_hat, &y, ce, softmax, exact, rows, n)
-        .unwrap();
+    let got = block_on(ctx.output_delta(&y_hat, &y, ce, softmax, exact, rows, n)).unwrap();
     assert_close("output_delta ce", &got, &widen(&want), 1e-6, 1e-5);
 
     // Losses: MSE from ŷ; BCE and cross-entropy from logits as large as
@@ -241,7 +237,7 @@ fn output_delta_and_loss_match_cpu() {
         (Loss::CrossEntropy, &z, &one_hot),
     ] {
         let want = loss.sum_from_logits(input, target, n);
-        let got = ctx.loss_sum(input, target, loss, rows, n).unwrap() as f64;
+        let got = block_on(ctx.loss_sum(input, target, loss, rows, n)).unwrap() as f64;
         assert!(
             (got - want).abs() <= 1e-5 * want.abs(),
             "loss {loss}: GPU {got} CPU {want}"
@@ -258,7 +254,7 @@ fn output_activation_matches_cpu() {
         for act in acts.filter(|a| n > 1 || *a != Activation::Softmax) {
             let mut want = vec![0.0; rows * n];
             cpu::output_activation(&z, act, &mut want, n);
-            let got = ctx.output_activation(&z, act, rows, n).unwrap();
+            let got = block_on(ctx.output_activation(&z, act, rows, n)).unwrap();
             let name = format!("output_activation {act} {rows}x{n}");
             assert_close(&name, &got, &widen(&want), 1e-6, 1e-5);
         }
@@ -275,8 +271,7 @@ fn weight_gradient_matches_cpu() {
             let mut want = vec![0.0; (n_in + has_bias as usize) * n_out];
             let scale = 1.0 / rows as f32;
             cpu::weight_gradient(&mut want, has_bias, &a_in, &d, rows, n_in, n_out, scale);
-            let got = ctx
-                .weight_gradient(has_bias, &a_in, &d, rows, n_in, n_out, scale)
+            let got = block_on(ctx.weight_gradient(has_bias, &a_in, &d, rows, n_in, n_out, scale))
                 .unwrap();
             let name = format!("weight_gradient {rows}x{n_in}x{n_out} bias={has_bias}");
             assert_close(&name, &got, &widen(&want), 2e-5, 1e-5);
@@ -329,9 +324,9 @@ fn optimizer_kernel_matches_cpu_over_several_steps() {
                 a
             };
             (cpu_w, cpu_m, cpu_v) = (join(w, b), join(mw, mb), join(vw, vb));
-            (gpu_w, gpu_m, gpu_v) = ctx
-                .optimizer_update(&gpu_w, weights, &g, &gpu_m, &gpu_v, &rule(0.1))
-                .unwrap();
+            (gpu_w, gpu_m, gpu_v) =
+                block_on(ctx.optimizer_update(&gpu_w, weights, &g, &gpu_m, &gpu_v, &rule(0.1)))
+                    .unwrap();
             let name = format!("{} step {t}", opt.name());
             assert_close(&name, &gpu_w, &widen(&cpu_w), 1e-6, 1e-5);
             assert_close(&format!("{name} m"), &gpu_m, &widen(&cpu_m), 1e-6, 1e-5);
@@ -454,7 +449,7 @@ fn gather_takes_the_rows_asked_for() {
     let (rows, cols) = (11, 5);
     let src = random_matrix(3, rows, cols, -1.0, 1.0);
     let idx = neurona::shuffled_order(rows, 4, 0);
-    let got = ctx.gather(&src, cols, &idx, 2, 7).unwrap();
+    let got = block_on(ctx.gather(&src, cols, &idx, 2, 7)).unwrap();
     let want: Vec<f32> = idx[2..9]
         .iter()
         .flat_map(|&r| src[r as usize * cols..(r as usize + 1) * cols].to_vec())
@@ -472,17 +467,16 @@ fn folded_grids_give_the_same_results() {
     check_update(ctx, "folded");
     let y_hat = random_matrix(5, 3000, 1, 0.0, 1.0);
     let y = random_matrix(6, 3000, 1, 0.0, 1.0);
-    let got = ctx
-        .output_delta(
-            &y_hat,
-            &y,
-            Loss::Mse,
-            Activation::Identity,
-            SigmoidDerivative::Exact,
-            3000,
-            1,
-        )
-        .unwrap();
+    let got = block_on(ctx.output_delta(
+        &y_hat,
+        &y,
+        Loss::Mse,
+        Activation::Identity,
+        SigmoidDerivative::Exact,
+        3000,
+        1,
+    ))
+    .unwrap();
     let want: Vec<f64> = y_hat.iter().zip(&y).map(|(p, t)| (p - t) as f64).collect();
     assert_close("folded output_delta (12 groups)", &got, &want, 0.0, 0.0);
 }
@@ -495,17 +489,16 @@ fn more_than_65535_workgroups_in_one_dimension() {
     let (rows, n) = (5_592_500, 3);
     let y_hat: Vec<f32> = (0..rows * n).map(|i| (i % 1000) as f32 * 1e-3).collect();
     let y: Vec<f32> = (0..rows * n).map(|i| (i % 7) as f32).collect();
-    let got = ctx
-        .output_delta(
-            &y_hat,
-            &y,
-            Loss::Mse,
-            Activation::Identity,
-            SigmoidDerivative::Exact,
-            rows,
-            n,
-        )
-        .unwrap();
+    let got = block_on(ctx.output_delta(
+        &y_hat,
+        &y,
+        Loss::Mse,
+        Activation::Identity,
+        SigmoidDerivative::Exact,
+        rows,
+        n,
+    ))
+    .unwrap();
     let bad = got
         .iter()
         .zip(y_hat.iter().zip(&y))
@@ -521,9 +514,9 @@ fn matmul_past_65535_workgroups_in_one_dimension() {
     let x = random_matrix(9, rows, n_in, -1.0, 1.0);
     let w = [0.5, -0.25, 0.125];
     let b = [0.1];
-    let got = ctx
-        .matmul_bias_act(&x, &w, Some(&b), Activation::Sigmoid, rows, n_in, n_out)
-        .unwrap();
+    let got =
+        block_on(ctx.matmul_bias_act(&x, &w, Some(&b), Activation::Sigmoid, rows, n_in, n_out))
+            .unwrap();
     let mut want = vec![0.0; rows];
     cpu::matmul_bias_act(
         &x,

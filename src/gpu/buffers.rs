@@ -1,5 +1,10 @@
 //! Buffers: create from data, check against the device's limits, read back.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
 use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
@@ -77,7 +82,12 @@ impl GpuContext {
 
     /// Copy `floats` f32 values from the start of each buffer to the host,
     /// after all submitted work: one staging buffer, one submit, one wait.
-    pub(crate) fn read_back(&self, buffers: &[(&wgpu::Buffer, usize)]) -> Result<Vec<Vec<f32>>> {
+    /// Async, because a browser cannot block: natively the device is polled
+    /// until the copy is done, in the browser its event loop finishes it.
+    pub(crate) async fn read_back(
+        &self,
+        buffers: &[(&wgpu::Buffer, usize)],
+    ) -> Result<Vec<Vec<f32>>> {
         let total: usize = buffers.iter().map(|(_, n)| n).sum();
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
@@ -95,15 +105,16 @@ impl GpuContext {
         }
         self.queue.submit([encoder.finish()]);
 
-        let (tx, rx) = std::sync::mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        let (sender, mapped) = oneshot();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| sender.send(r));
+        #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+        mapped
+            .await
             .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
         let view = staging
             .slice(..)
@@ -119,5 +130,48 @@ impl GpuContext {
         drop(view);
         staging.unmap();
         Ok(out)
+    }
+}
+
+/// A one-value channel whose receiving end is a future: `map_async`'s
+/// callback sends, the readback awaits. (std only; the callback may run on
+/// another thread natively.)
+struct Shared<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+}
+
+struct Sender<T>(Arc<Mutex<Shared<T>>>);
+struct Receiver<T>(Arc<Mutex<Shared<T>>>);
+
+fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Mutex::new(Shared {
+        value: None,
+        waker: None,
+    }));
+    (Sender(shared.clone()), Receiver(shared))
+}
+
+impl<T> Sender<T> {
+    fn send(self, value: T) {
+        let mut shared = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        shared.value = Some(value);
+        if let Some(w) = shared.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut shared = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match shared.value.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                shared.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
     }
 }

@@ -126,19 +126,45 @@ fn instance() -> wgpu::Instance {
 
 /// Every adapter wgpu finds (on the backends `WGPU_BACKEND` allows, all by
 /// default), best first.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn adapters() -> Vec<AdapterReport> {
     let mut found = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
     found.sort_by_key(|a| rank(&a.get_info()));
     found.iter().map(AdapterReport::of).collect()
 }
 
+/// The adapters to choose from: natively every one wgpu finds, in the
+/// browser its WebGPU adapter (a page cannot list more).
+async fn find_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        instance.enumerate_adapters(wgpu::Backends::all()).await
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let options = wgpu::RequestAdapterOptions::default();
+        instance
+            .request_adapter(&options)
+            .await
+            .into_iter()
+            .collect()
+    }
+}
+
 impl GpuContext {
     /// Open the best adapter: a hardware one if any, else (when
     /// `options.allow_software`) a software one. Requests the adapter's own
-    /// limits, not wgpu's defaults, so large layers fit.
+    /// limits, not wgpu's defaults, so large layers fit. Waits with
+    /// pollster; [`GpuContext::open`] is the same without blocking.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(options: &GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::open(options))
+    }
+
+    /// [`GpuContext::new`] as a future, for the browser.
+    pub async fn open(options: &GpuOptions) -> Result<Self> {
         let instance = instance();
-        let mut found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let mut found = find_adapters(&instance).await;
         found.sort_by_key(|a| rank(&a.get_info()));
         let names: Vec<String> = found
             .iter()
@@ -161,13 +187,15 @@ impl GpuContext {
             limits.max_compute_workgroups_per_dimension =
                 limits.max_compute_workgroups_per_dimension.min(max.max(1));
         }
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("neurona"),
-            required_features: wgpu::Features::empty(),
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| Error::Gpu(format!("could not open {report}: {e}")))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("neurona"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("could not open {report}: {e}")))?;
         let pipelines = Pipelines::new(&device);
         Ok(GpuContext {
             device,

@@ -235,7 +235,7 @@ impl GpuContext {
     /// GPU twin of [`cpu::matmul_bias_act`](crate::cpu::matmul_bias_act):
     /// `act(a_in . w + bias)`.
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul_bias_act(
+    pub async fn matmul_bias_act(
         &self,
         a_in: &[f32],
         w: &[f32],
@@ -272,13 +272,14 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        Ok(self.read_back(&[(&c, rows * n_out)])?.remove(0))
+        Ok(self.read_back(&[(&c, rows * n_out)]).await?.remove(0))
     }
 
     /// Seconds per dispatch of the forward kernel on a `rows x n_in` by
     /// `n_in x n_out` product (sigmoid, bias): buffers made once, one warm-up
     /// submit, then `reps` dispatches in one submit, timed from submit to
-    /// completion. For benchmarks.
+    /// completion. For benchmarks (native: it blocks while the GPU works).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn time_forward(&self, rows: usize, n_in: usize, n_out: usize, reps: usize) -> Result<f64> {
         let a = self.storage_zeroed("a_in", rows * n_in)?;
         let b = self.storage_zeroed("w", (n_in + 1) * n_out)?;
@@ -333,7 +334,7 @@ impl GpuContext {
     /// GPU twin of [`cpu::hidden_delta`](crate::cpu::hidden_delta):
     /// `(d_next . w_nextᵀ) ⊙ act'(a)`.
     #[allow(clippy::too_many_arguments)]
-    pub fn hidden_delta(
+    pub async fn hidden_delta(
         &self,
         d_next: &[f32],
         w_next: &[f32],
@@ -373,13 +374,13 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        Ok(self.read_back(&[(&d, rows * n)])?.remove(0))
+        Ok(self.read_back(&[(&d, rows * n)]).await?.remove(0))
     }
 
     /// GPU twin of [`cpu::sgd_update`](crate::cpu::sgd_update): returns
     /// `w − step · a_inᵀ . delta` and `bias − step · Σ_rows delta`.
     #[allow(clippy::too_many_arguments)]
-    pub fn sgd_update(
+    pub async fn sgd_update(
         &self,
         w: &[f32],
         bias: Option<&[f32]>,
@@ -424,14 +425,14 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        let mut all = self.read_back(&[(&wb, w_aug.len())])?.remove(0);
+        let mut all = self.read_back(&[(&wb, w_aug.len())]).await?.remove(0);
         let b = bias.map(|_| all.split_off(n_in * n_out));
         Ok((all, b))
     }
 
     /// GPU twin of [`cpu::output_delta`](crate::cpu::output_delta).
     #[allow(clippy::too_many_arguments)]
-    pub fn output_delta(
+    pub async fn output_delta(
         &self,
         y_hat: &[f32],
         y: &[f32],
@@ -460,14 +461,14 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        Ok(self.read_back(&[(&d, rows * n_out)])?.remove(0))
+        Ok(self.read_back(&[(&d, rows * n_out)]).await?.remove(0))
     }
 
     /// The batch's loss summed over rows and outputs, reduced on the GPU:
     /// from `y_hat` = ŷ for MSE (the CPU's [`Loss::sum`]), from `y_hat` = the
     /// logits z for BCE and cross-entropy (the CPU's
     /// [`Loss::sum_from_logits`]).
-    pub fn loss_sum(
+    pub async fn loss_sum(
         &self,
         y_hat: &[f32],
         y: &[f32],
@@ -493,11 +494,11 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        Ok(self.read_back(&[(&out, 1)])?[0][0])
+        Ok(self.read_back(&[(&out, 1)]).await?[0][0])
     }
 
     /// Rows `idx[offset..offset + rows]` of `src` (`cols` wide), gathered.
-    pub fn gather(
+    pub async fn gather(
         &self,
         src: &[f32],
         cols: usize,
@@ -525,7 +526,7 @@ impl GpuContext {
             ..Default::default()
         };
         self.run_once(&k, step)?;
-        Ok(self.read_back(&[(&d, rows * cols)])?.remove(0))
+        Ok(self.read_back(&[(&d, rows * cols)]).await?.remove(0))
     }
 }
 
@@ -533,7 +534,7 @@ impl GpuContext {
 impl GpuContext {
     /// GPU twin of [`cpu::output_activation`](crate::cpu::output_activation):
     /// ŷ from the logits `z` (`rows x n_out`).
-    pub fn output_activation(
+    pub async fn output_activation(
         &self,
         z: &[f32],
         activation: Activation,
@@ -561,13 +562,13 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        Ok(self.read_back(&[(&out, rows * n_out)])?.remove(0))
+        Ok(self.read_back(&[(&out, rows * n_out)]).await?.remove(0))
     }
 
     /// GPU twin of [`cpu::weight_gradient`](crate::cpu::weight_gradient):
     /// `scale · [a_in, 1]ᵀ . delta`, the bias row last when `has_bias`.
     #[allow(clippy::too_many_arguments)]
-    pub fn weight_gradient(
+    pub async fn weight_gradient(
         &self,
         has_bias: bool,
         a_in: &[f32],
@@ -606,14 +607,14 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        Ok(self.read_back(&[(&g, count)])?.remove(0))
+        Ok(self.read_back(&[(&g, count)]).await?.remove(0))
     }
 
     /// GPU twin of [`cpu::optimizer_update`](crate::cpu::optimizer_update)
     /// over a layer's `[W; b]` (`values`, of which the first `weights` are
     /// weights, decayed), with the state `first` and `second` (empty where
     /// the optimizer keeps none). Returns the new values and state.
-    pub fn optimizer_update(
+    pub async fn optimizer_update(
         &self,
         values: &[f32],
         weights: usize,
@@ -649,7 +650,7 @@ impl GpuContext {
                 ..Default::default()
             },
         )?;
-        let mut all = self.read_back(&[(&p, all.len())])?.remove(0);
+        let mut all = self.read_back(&[(&p, all.len())]).await?.remove(0);
         let second = all.split_off(count + first.len());
         let first = all.split_off(count);
         Ok((all, first, second))

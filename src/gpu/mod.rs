@@ -16,4 +16,6 @@ pub mod kernels;
 mod shaders;
 pub(crate) mod train;
 
-pub use context::{AdapterReport, GpuContext, GpuOptions, adapters};
+#[cfg(not(target_arch = "wasm32"))]
+pub use context::adapters;
+pub use context::{AdapterReport, GpuContext, GpuOptions};

@@ -460,7 +460,12 @@ impl<'a> Run<'a> {
     /// Record and submit `plan` (at most one submit's worth, spanning at most
     /// `epoch_slots` epochs when shuffled), training when `train` is set or
     /// only evaluating the loss otherwise; returns each step's loss sum.
-    fn submit(&self, plan: &[PlannedStep], config: &TrainConfig, train: bool) -> Result<Vec<f32>> {
+    async fn submit(
+        &self,
+        plan: &[PlannedStep],
+        config: &TrainConfig,
+        train: bool,
+    ) -> Result<Vec<f32>> {
         let ctx = self.ctx;
         let first_epoch = plan.first().map_or(0, |s| s.epoch);
         if train && let BatchOrder::Shuffled { seed } = self.order {
@@ -534,7 +539,10 @@ impl<'a> Run<'a> {
                 }
                 ctx.queue.submit([encoder.finish()]);
             }
-            return Ok(ctx.read_back(&[(&self.losses, plan.len())])?.remove(0));
+            return Ok(ctx
+                .read_back(&[(&self.losses, plan.len())])
+                .await?
+                .remove(0));
         }
         self.steps.write(ctx, &params);
 
@@ -572,11 +580,14 @@ impl<'a> Run<'a> {
             }
         }
         ctx.queue.submit([encoder.finish()]);
-        Ok(ctx.read_back(&[(&self.losses, plan.len())])?.remove(0))
+        Ok(ctx
+            .read_back(&[(&self.losses, plan.len())])
+            .await?
+            .remove(0))
     }
 
     /// Mean loss over the whole data set, in batches, in file order.
-    fn mean_loss(&self, config: &TrainConfig) -> Result<f64> {
+    async fn mean_loss(&self, config: &TrainConfig) -> Result<f64> {
         let plan: Vec<PlannedStep> = batch_ranges(self.n, self.batch)
             .map(|(s, e)| PlannedStep {
                 t: 0,
@@ -588,7 +599,8 @@ impl<'a> Run<'a> {
         let mut total = 0.0;
         for chunk in plan.chunks(self.steps.capacity) {
             total += self
-                .submit(chunk, config, false)?
+                .submit(chunk, config, false)
+                .await?
                 .iter()
                 .map(|v| *v as f64)
                 .sum::<f64>();
@@ -606,7 +618,11 @@ impl<'a> Run<'a> {
     }
 
     /// Every layer's `[W; b]`, and the optimizer's state after them.
-    fn download_weights(&self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()> {
+    async fn download_weights(
+        &self,
+        layers: &mut [Layer],
+        state: &mut OptimizerState,
+    ) -> Result<()> {
         let moments = (!state.first.is_empty()) as usize + (!state.second.is_empty()) as usize;
         let sizes: Vec<(&wgpu::Buffer, usize)> = self
             .weights
@@ -616,7 +632,8 @@ impl<'a> Run<'a> {
             .collect();
         for (l, (values, layer)) in self
             .ctx
-            .read_back(&sizes)?
+            .read_back(&sizes)
+            .await?
             .into_iter()
             .zip(layers)
             .enumerate()
@@ -678,8 +695,10 @@ fn flop_per_step(net: &Network, rows: usize) -> f64 {
         .sum()
 }
 
-/// Train `net` on the GPU (the same rule as the CPU path, see `crate::train`).
-pub(crate) fn train(
+/// Train `net` on the GPU (the same rule as the CPU path, see
+/// `crate::train`). Async at the core for the browser; natively
+/// `Network::resume_on` waits for it with pollster.
+pub(crate) async fn train(
     ctx: &GpuContext,
     net: &mut Network,
     x: &Matrix,
@@ -715,7 +734,7 @@ pub(crate) fn train(
     let mut history = Vec::new();
     let mut diverged = None;
     'outer: for chunk in run.submits(&plan) {
-        let sums = run.submit(chunk, config, true)?;
+        let sums = run.submit(chunk, config, true).await?;
         for (s, sum) in chunk.iter().zip(sums) {
             let loss = sum as f64 / s.rows as f64;
             if !loss.is_finite() {
@@ -735,7 +754,7 @@ pub(crate) fn train(
     }
 
     let final_loss = match diverged {
-        None => run.mean_loss(config)?,
+        None => run.mean_loss(config).await?,
         Some(_) => f64::NAN,
     };
     if let Some((step, loss)) =
@@ -747,9 +766,9 @@ pub(crate) fn train(
         let broken = step.saturating_sub(1);
         run.upload_weights(net.layers(), state);
         for chunk in run.submits(&plan[..broken]) {
-            run.submit(chunk, config, true)?;
+            run.submit(chunk, config, true).await?;
         }
-        run.download_weights(net.layers_mut(), state)?;
+        run.download_weights(net.layers_mut(), state).await?;
         let done_epochs = broken / n.div_ceil(batch);
         state.steps += broken as u64;
         state.epochs += done_epochs as u64;
@@ -758,7 +777,7 @@ pub(crate) fn train(
             loss,
         });
     }
-    run.download_weights(net.layers_mut(), state)?;
+    run.download_weights(net.layers_mut(), state).await?;
     state.steps += plan.len() as u64;
     state.epochs += config.epochs as u64;
     Ok(TrainReport {
