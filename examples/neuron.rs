@@ -16,24 +16,8 @@
 use std::process::ExitCode;
 
 use neurona::{Backend, BatchOrder, Device, Loss, Matrix, Network, TrainConfig};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 const FEATURES: [&str; 4] = ["links", "capitals", "free_words", "exclamations"];
-
-/// One made-up message's features and whether the rule calls it spam.
-fn message(rng: &mut ChaCha8Rng) -> ([f32; 4], f32) {
-    let links = rng.random_range(0..8) as f32;
-    let capitals: f32 = rng.random_range(0.0..0.6);
-    let free_words = rng.random_range(0..4) as f32;
-    let exclamations = rng.random_range(0..6) as f32;
-    let noise: f32 = rng.random_range(-1.0..1.0);
-    let score = 0.9 * links + 4.0 * capitals + 1.5 * free_words + 0.4 * exclamations - 8.0;
-    (
-        [links, capitals, free_words, exclamations],
-        (score + noise > 0.0) as u8 as f32,
-    )
-}
 
 fn main() -> ExitCode {
     match run() {
@@ -58,22 +42,23 @@ fn run() -> Result<(), neurona::Error> {
     let device = Device::new(backend)?;
     println!("device: {device}");
 
-    let mut rng = ChaCha8Rng::seed_from_u64(2024);
-    let (xs, ys): (Vec<[f32; 4]>, Vec<[f32; 1]>) = (0..1000)
-        .map(|_| {
-            let (x, y) = message(&mut rng);
-            (x, [y])
-        })
-        .unzip();
-    let (train_x, test_x) = (
-        Matrix::from_rows(&xs[..800])?,
-        Matrix::from_rows(&xs[800..])?,
-    );
+    // 1,000 messages from the lesson's rule (neurona::problems::spam), the
+    // first 800 to train on.
+    let spam = neurona::problems::spam(1000, 2024);
+    let rows = |m: &Matrix, r: std::ops::Range<usize>| {
+        Matrix::new(
+            r.len(),
+            m.cols(),
+            m.as_slice()[r.start * m.cols()..r.end * m.cols()].to_vec(),
+        )
+    };
+    let (train_x, test_x) = (rows(&spam.inputs, 0..800)?, rows(&spam.inputs, 800..1000)?);
     let (train_y, test_y) = (
-        Matrix::from_rows(&ys[..800])?,
-        Matrix::from_rows(&ys[800..])?,
+        rows(&spam.targets, 0..800)?,
+        rows(&spam.targets, 800..1000)?,
     );
-    let spam_share = ys.iter().filter(|y| y[0] == 1.0).count() as f32 / ys.len() as f32;
+    let labels = spam.targets.as_slice();
+    let spam_share = labels.iter().filter(|y| **y == 1.0).count() as f32 / labels.len() as f32;
     println!(
         "1000 messages ({:.0}% spam), features {FEATURES:?}",
         spam_share * 100.0

@@ -81,6 +81,9 @@ impl Device {
     }
 
     /// [`Device::new`] as a future, for the browser.
+    // In a browser wgpu's handles are neither Send nor Sync (a page is one
+    // thread); natively they are both, and the Arc is shared across threads.
+    #[allow(clippy::arc_with_non_send_sync)]
     pub async fn open(backend: Backend) -> Result<Device> {
         match backend {
             Backend::Cpu => Ok(Device::cpu("asked for")),
@@ -116,6 +119,7 @@ impl Device {
     }
 
     /// [`Device::gpu`] as a future, for the browser.
+    #[allow(clippy::arc_with_non_send_sync)]
     pub async fn open_gpu(options: &GpuOptions) -> Result<Device> {
         let ctx = GpuContext::open(options).await?;
         let reason = if ctx.adapter().software {

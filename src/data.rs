@@ -30,10 +30,20 @@ impl Table {
         let file = path.display().to_string();
         let handle =
             std::fs::File::open(path).map_err(|e| Error::Io(format!("cannot open {file}: {e}")))?;
+        Table::from_reader(file, std::io::BufReader::new(handle))
+    }
+
+    /// A table from CSV text (a file a browser page was given), named
+    /// `file` in messages; the same rules and errors as [`Table::read_csv`].
+    pub fn parse(file: &str, text: &str) -> Result<Table> {
+        Table::from_reader(file.to_string(), text.as_bytes())
+    }
+
+    fn from_reader(file: String, source: impl std::io::Read) -> Result<Table> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
-            .from_reader(std::io::BufReader::new(handle));
+            .from_reader(source);
         let columns: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(&file, e))?

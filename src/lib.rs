@@ -34,6 +34,7 @@
 //! - [`data`]: CSV files ([`Table`]) and [`Standardizer`].
 //! - [`model_file`]: [`Model`] saved as safetensors in PyTorch's layout.
 //! - [`notebook`]: the origin notebook's data and starting weights.
+//! - [`problems`]: small seeded problems (the spam neuron, two moons, ...).
 //! - [`error`]: [`Error`], every bad input as a value with a message.
 
 pub mod activation;
@@ -54,6 +55,7 @@ pub mod model_file;
 pub mod network;
 pub mod notebook;
 pub mod optimizer;
+pub mod problems;
 mod random;
 pub mod train;
 

@@ -225,7 +225,13 @@ impl Model {
     /// partial file.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let file = path.display().to_string();
+        let bytes = self.to_bytes(&path.display().to_string())?;
+        write_atomically(path, &bytes)
+    }
+
+    /// The model file's bytes (what [`Model::save`] writes; a browser
+    /// page downloads them); `file` names it in messages.
+    pub fn to_bytes(&self, file: &str) -> Result<Vec<u8>> {
         let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
         for (i, l) in self.network.layers().iter().enumerate() {
             let (n_in, n_out) = (l.inputs(), l.outputs());
@@ -255,7 +261,7 @@ impl Model {
             .map(|(name, shape, bytes)| {
                 TensorView::new(Dtype::F32, shape.clone(), bytes)
                     .map(|v| (name.clone(), v))
-                    .map_err(|e| model_err(&file, e))
+                    .map_err(|e| model_err(file, e))
             })
             .collect::<Result<Vec<_>>>()?;
 
@@ -289,8 +295,7 @@ impl Model {
             meta.insert("standardize_mean".into(), floats(&s.mean));
             meta.insert("standardize_scale".into(), floats(&s.scale));
         }
-        let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| model_err(&file, e))?;
-        write_atomically(path, &bytes)
+        safetensors::serialize(views, Some(meta)).map_err(|e| model_err(file, e))
     }
 
     /// Read a model saved by [`Model::save`].

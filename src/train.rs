@@ -214,6 +214,13 @@ impl TrainConfig {
         self
     }
 
+    /// Check these settings against `net` without training: the error a
+    /// training run would give for them (e.g. softmax without
+    /// cross-entropy, a negative learning rate, beta1 of 1).
+    pub fn validate(&self, net: &Network) -> Result<()> {
+        self.check(net)
+    }
+
     /// Check the settings against the network, without data.
     pub(crate) fn check(&self, net: &Network) -> Result<()> {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {

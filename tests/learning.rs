@@ -252,3 +252,72 @@ fn accuracy_and_the_confusion_matrix_count_classes() {
     assert_eq!(m1.counts, [[1, 1], [0, 1]]);
     assert!(ConfusionMatrix::new(&p1, &y).is_err());
 }
+
+#[test]
+fn the_pages_problems_are_seeded_balanced_and_learnable() {
+    use neurona::problems::{self, Shape};
+    for shape in [Shape::Moons, Shape::Circles, Shape::Spirals] {
+        let a = problems::two_d(shape, 400, 0.1, 1).unwrap();
+        assert_eq!(
+            a,
+            problems::two_d(shape, 400, 0.1, 1).unwrap(),
+            "{}",
+            shape.name()
+        );
+        assert_ne!(a, problems::two_d(shape, 400, 0.1, 2).unwrap());
+        let ones: f32 = (0..400).map(|r| a.targets.row(r)[1]).sum();
+        assert_eq!(ones, 200.0, "{}: half of each class", shape.name());
+    }
+    // The page's default: two moons, 16-16 ReLU, Adam; learnt on the CPU.
+    let moons = problems::two_d(Shape::Moons, 400, 0.12, 1).unwrap();
+    let mut net = Network::builder(2)
+        .layer(16, Activation::Relu)
+        .layer(16, Activation::Relu)
+        .layer(2, Activation::Softmax)
+        .init(Init::Auto)
+        .build(1)
+        .unwrap();
+    let config = TrainConfig::new()
+        .loss(Loss::CrossEntropy)
+        .optimizer(Optimizer::adam())
+        .learning_rate(0.01)
+        .batch_size(32)
+        .order(BatchOrder::Shuffled { seed: 1 })
+        .epochs(20);
+    net.train(&moons.inputs, &moons.targets, &config).unwrap();
+    let acc = neurona::accuracy(&net.predict(&moons.inputs).unwrap(), &moons.targets).unwrap();
+    assert!(acc >= 0.95, "moons accuracy {acc}");
+    // The lesson's spam messages: the neuron example's data.
+    let spam = problems::spam(1000, 2024);
+    let share = spam.targets.as_slice().iter().sum::<f32>() / 1000.0;
+    assert!((0.4..0.6).contains(&share), "spam share {share}");
+}
+
+#[test]
+fn csv_text_and_model_bytes_match_their_file_forms() {
+    let text = "a,b,y\n1,2,0\n3,four,1\n";
+    let err = neurona::Table::parse("upload.csv", text).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "upload.csv line 3, column \"b\": \"four\" is not a number"
+    );
+    let table = neurona::Table::parse("ok.csv", "a,y\n1,0\n2,1\n").unwrap();
+    assert_eq!(table.values.as_slice(), [1.0, 0.0, 2.0, 1.0]);
+
+    let model = neurona::Model {
+        network: Network::neuron(2, 1).unwrap(),
+        loss: Loss::Bce,
+        features: vec!["a".into(), "b".into()],
+        target: None,
+        standardizer: None,
+        classes: None,
+        optimizer: None,
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("m.safetensors");
+    // The page's download: to_bytes, written as is, loads as the model.
+    // (Byte equality with save() would fail on the header alone:
+    // safetensors writes its metadata map in hash order.)
+    std::fs::write(&path, model.to_bytes("m").unwrap()).unwrap();
+    assert_eq!(neurona::Model::load(&path).unwrap(), model);
+}

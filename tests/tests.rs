@@ -1,4 +1,6 @@
-//! neurona's one integration test binary (one link of the crate, one run).
+//! neurona's native integration tests, one binary (one link of the crate,
+//! one run). The browser's are in tests/web.rs.
+#![cfg(not(target_arch = "wasm32"))]
 
 /// The neurona binary end to end.
 mod cli;

@@ -18,7 +18,8 @@ pub use backward::{hidden_delta, output_delta};
 pub use forward::{matmul_bias_act, output_activation};
 pub use update::{optimizer_update, sgd_update, weight_gradient};
 
-use std::time::Instant;
+// std::time::Instant panics in a browser; web-time measures with performance.now() there.
+use web_time::Instant;
 
 use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
 use crate::error::{Error, Result};

@@ -121,6 +121,11 @@ fn instance() -> wgpu::Instance {
     // Validation layers cost time and print to stderr; wgpu's own checks
     // stay on.
     desc.flags = wgpu::InstanceFlags::empty().with_env();
+    // In a browser: its WebGPU, never WebGL (no compute shaders there).
+    #[cfg(target_arch = "wasm32")]
+    {
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+    }
     wgpu::Instance::new(desc)
 }
 

@@ -13,7 +13,8 @@
 //! submit that small buffer (4 bytes a step) is read back for the report and
 //! to stop on a NaN or infinite loss; the weights are read back at the end.
 
-use std::time::Instant;
+// std::time::Instant panics in a browser; web-time measures with performance.now() there.
+use web_time::Instant;
 
 use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
 use crate::error::{Error, Result};

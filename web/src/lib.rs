@@ -1,0 +1,386 @@
+//! neurona in the browser: a [`Trainer`] the page (web/index.html,
+//! web/main.js) drives from JavaScript. It is the same crate as natively:
+//! the WGSL kernels run on the browser's WebGPU through the async core of
+//! `neurona::gpu`, and the CPU path (compiled to wasm32) takes over when the
+//! browser has no WebGPU adapter. Natively this crate is empty.
+#![cfg(target_arch = "wasm32")]
+
+use neurona::model_file::Model;
+use neurona::problems::{self, Problem, Shape};
+use neurona::{
+    Activation, BatchOrder, Device, GpuOptions, Init, Loss, Matrix, Network, Optimizer,
+    OptimizerState, Reduction, Standardizer, Table, TrainConfig,
+};
+use wasm_bindgen::prelude::*;
+
+/// The most weights a network on the page may have: each chunk also
+/// predicts the whole data set and a 60 x 60 grid on the CPU path, which
+/// must stay well under a frame's worth of seconds.
+const MAX_WEIGHTS: usize = 1_000_000;
+
+thread_local! {
+    /// The browser's device, opened once: building every pipeline on a
+    /// software adapter takes seconds, and a page rebuilds its network often.
+    static DEVICE: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The browser's WebGPU device, else the CPU path saying why.
+async fn browser_device() -> Device {
+    if let Some(d) = DEVICE.with(|d| d.borrow().clone()) {
+        return d;
+    }
+    let options = GpuOptions {
+        allow_software: true,
+        ..Default::default()
+    };
+    let device = match Device::open_gpu(&options).await {
+        Ok(d) => d,
+        Err(e) => Device::cpu(&format!(
+            "no WebGPU adapter: training on the CPU path ({e})"
+        )),
+    };
+    DEVICE.with(|slot| *slot.borrow_mut() = Some(device.clone()));
+    device
+}
+
+/// A network being trained on one problem, step by step, on one device.
+#[wasm_bindgen]
+pub struct Trainer {
+    net: Network,
+    device: Device,
+    inputs: Matrix,
+    targets: Matrix,
+    features: Vec<String>,
+    standardizer: Option<Standardizer>,
+    config: TrainConfig,
+    state: OptimizerState,
+    /// Two inputs: the page draws the decision boundary.
+    two_d: bool,
+    classes: Option<usize>,
+}
+
+fn js(e: neurona::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// The problem the page's menu names, or the CSV text it was given (its
+/// last column the target).
+fn problem(name: &str, csv: Option<String>) -> Result<(Problem, String), neurona::Error> {
+    Ok(match name {
+        "notebook" => (problems::notebook(), "notebook".into()),
+        "spam" => (problems::spam(1000, 2024), "spam".into()),
+        "moons" => (
+            problems::two_d(Shape::Moons, 400, 0.12, 1)?,
+            "two moons".into(),
+        ),
+        "circles" => (
+            problems::two_d(Shape::Circles, 400, 0.08, 1)?,
+            "circles".into(),
+        ),
+        "spirals" => (
+            problems::two_d(Shape::Spirals, 400, 0.03, 1)?,
+            "spirals".into(),
+        ),
+        "csv" => {
+            let text = csv.ok_or_else(|| neurona::Error::Data("choose a CSV file first".into()))?;
+            let table = Table::parse("the CSV file", &text)?;
+            let target = table.columns.last().cloned().unwrap_or_default();
+            let (inputs, features) = table.features_without(&target)?;
+            if features.is_empty() {
+                return Err(neurona::Error::Data(
+                    "the CSV file needs at least one input column before its last (target) column"
+                        .into(),
+                ));
+            }
+            let column = table.column(&target)?;
+            let values: Vec<f32> = (0..table.values.rows())
+                .map(|r| table.values.row(r)[column])
+                .collect();
+            let targets = class_targets(&values)
+                .unwrap_or_else(|| Matrix::new(values.len(), 1, values.clone()))?;
+            let problem = Problem {
+                inputs,
+                targets,
+                features,
+            };
+            (problem, format!("CSV, target {target:?}"))
+        }
+        other => {
+            return Err(neurona::Error::Config(format!("unknown problem {other:?}")));
+        }
+    })
+}
+
+/// One-hot targets when `values` are class numbers 0..k-1 with k > 2.
+fn class_targets(values: &[f32]) -> Option<Result<Matrix, neurona::Error>> {
+    let integral = values
+        .iter()
+        .all(|v| v.fract() == 0.0 && *v >= 0.0 && *v < 64.0);
+    let k = values.iter().fold(0.0f32, |m, v| m.max(*v)) as usize + 1;
+    if !integral || k <= 2 {
+        return None;
+    }
+    let mut one_hot = vec![0.0; values.len() * k];
+    for (r, v) in values.iter().enumerate() {
+        one_hot[r * k + *v as usize] = 1.0;
+    }
+    Some(Matrix::new(values.len(), k, one_hot))
+}
+
+#[wasm_bindgen]
+impl Trainer {
+    /// Open the device (`backend`: "auto" takes the browser's WebGPU, else
+    /// the CPU path; "cpu"), make the problem and a network with hidden
+    /// layers `hidden` ("16,16") of `activation`, trained by `optimizer`
+    /// ("sgd", "momentum", "adam") at learning rate `lr` on batches of
+    /// `batch` rows (0: the full batch).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create(
+        problem_name: String,
+        csv: Option<String>,
+        hidden: String,
+        activation: String,
+        optimizer: String,
+        lr: f32,
+        batch: usize,
+        backend: String,
+        seed: u32,
+    ) -> Result<Trainer, JsError> {
+        let (problem, _) = problem(&problem_name, csv).map_err(js)?;
+        let device = match backend.as_str() {
+            "cpu" => Device::cpu("asked for"),
+            _ => browser_device().await,
+        };
+        let activation = match activation.as_str() {
+            "relu" => Activation::Relu,
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            "identity" => Activation::Identity,
+            other => return Err(JsError::new(&format!("unknown activation {other:?}"))),
+        };
+        let widths: Vec<usize> = hidden
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| JsError::new(&format!("hidden widths: {s:?} is not a number")))
+            })
+            .collect::<Result<_, _>>()?;
+        let outputs = problem.targets.cols();
+        let binary = outputs == 1
+            && problem
+                .targets
+                .as_slice()
+                .iter()
+                .all(|v| *v == 0.0 || *v == 1.0);
+        let (output, loss) = if outputs > 1 {
+            (Activation::Softmax, Loss::CrossEntropy)
+        } else if binary && problem_name != "notebook" {
+            (Activation::Sigmoid, Loss::Bce)
+        } else if binary {
+            (Activation::Sigmoid, Loss::Mse) // the notebook's recipe
+        } else {
+            (Activation::Identity, Loss::Mse)
+        };
+        // Inputs on one scale, except the notebook's own 0/1 columns.
+        let standardizer = (problem_name != "notebook").then(|| Standardizer::fit(&problem.inputs));
+        let inputs = match &standardizer {
+            Some(s) => s.apply(&problem.inputs).map_err(js)?,
+            None => problem.inputs.clone(),
+        };
+        let mut builder = Network::builder(inputs.cols()).init(if problem_name == "notebook" {
+            Init::Uniform
+        } else {
+            Init::Auto
+        });
+        let no_bias = problem_name == "notebook";
+        for &w in &widths {
+            builder = if no_bias {
+                builder.layer_without_bias(w, activation)
+            } else {
+                builder.layer(w, activation)
+            };
+        }
+        builder = if no_bias {
+            builder.layer_without_bias(outputs, output)
+        } else {
+            builder.layer(outputs, output)
+        };
+        let mut weights = 0usize;
+        let mut n_in = inputs.cols();
+        for &w in widths.iter().chain([&outputs]) {
+            weights = weights.saturating_add(n_in.saturating_mul(w));
+            n_in = w;
+        }
+        if weights > MAX_WEIGHTS {
+            return Err(JsError::new(&format!(
+                "hidden widths {hidden:?} make {weights} weights; this page trains networks of up to {MAX_WEIGHTS} (the neurona command line takes any size)"
+            )));
+        }
+        let net = builder.build(seed as u64).map_err(js)?;
+        let optimizer = match optimizer.as_str() {
+            "sgd" => Optimizer::Sgd,
+            "momentum" => Optimizer::momentum(0.9),
+            "adam" => Optimizer::adam(),
+            other => return Err(JsError::new(&format!("unknown optimizer {other:?}"))),
+        };
+        let mut config = TrainConfig::new()
+            .learning_rate(lr)
+            .loss(loss)
+            .optimizer(optimizer)
+            .order(BatchOrder::Shuffled { seed: seed as u64 })
+            .epochs(1);
+        if problem_name == "notebook" {
+            config = config.reduction(Reduction::Sum).order(BatchOrder::InOrder);
+        }
+        if batch > 0 {
+            config = config.batch_size(batch);
+        }
+        let state = OptimizerState::new(&net, optimizer);
+        let trainer = Trainer {
+            two_d: inputs.cols() == 2,
+            classes: (outputs > 1).then_some(outputs),
+            net,
+            device,
+            targets: problem.targets,
+            inputs,
+            features: problem.features,
+            standardizer,
+            config,
+            state,
+        };
+        // Settings the network cannot train with (softmax on one output, a
+        // negative rate, a layer too large for the adapter) fail here, in
+        // the page, not at the first step.
+        trainer.config.validate(&trainer.net).map_err(js)?;
+        Ok(trainer)
+    }
+
+    /// The device, in words: the WebGPU adapter, or why the CPU path.
+    pub fn device(&self) -> String {
+        match self.device.gpu_context() {
+            Some(ctx) => {
+                let a = ctx.adapter();
+                // Browsers may hide the adapter's name.
+                let name = [a.name.as_str(), a.driver.as_str()]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .unwrap_or("adapter name withheld by the browser");
+                let kind = if a.software { "software" } else { "hardware" };
+                format!("WebGPU: {name} ({}, {kind})", a.device_type)
+            }
+            None => self.device.reason().to_string(),
+        }
+    }
+
+    /// The network, e.g. `2-16(relu)-2(softmax)`.
+    pub fn network(&self) -> String {
+        self.net.to_string()
+    }
+
+    /// Train `epochs` more epochs; the mean loss over the data after them.
+    pub async fn train(&mut self, epochs: usize) -> Result<f64, JsError> {
+        let config = self.config.clone().epochs(epochs.max(1));
+        let report = self
+            .net
+            .resume_on_async(
+                &self.device,
+                &self.inputs,
+                &self.targets,
+                &config,
+                &mut self.state,
+                |_| {},
+            )
+            .await
+            .map_err(js)?;
+        Ok(report.final_loss)
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> f64 {
+        self.state.steps as f64
+    }
+
+    /// Training accuracy (a 0.5 threshold for one output, arg-max for
+    /// classes); NaN for a regression target.
+    pub fn accuracy(&self) -> Result<f64, JsError> {
+        let binary = self.targets.cols() > 1
+            || self
+                .targets
+                .as_slice()
+                .iter()
+                .all(|v| *v == 0.0 || *v == 1.0);
+        if !binary {
+            return Ok(f64::NAN);
+        }
+        let p = self.net.predict(&self.inputs).map_err(js)?;
+        neurona::accuracy(&p, &self.targets).map_err(js)
+    }
+
+    /// Whether the inputs are 2-D (the page then draws points and the
+    /// decision boundary).
+    pub fn is_two_d(&self) -> bool {
+        self.two_d
+    }
+
+    /// The points as `x, y, class` triples, in standardised coordinates.
+    pub fn points(&self) -> Vec<f32> {
+        let classes = neurona::metrics::classes(&self.targets);
+        (0..self.inputs.rows())
+            .flat_map(|r| {
+                let p = self.inputs.row(r);
+                [p[0], p[1], classes[r] as f32]
+            })
+            .collect()
+    }
+
+    /// The probability of class 1 at the centres of an `n x n` grid over
+    /// `[-lim, lim]²`, row by row from the top.
+    pub fn grid(&self, n: usize, lim: f32) -> Result<Vec<f32>, JsError> {
+        let mut xy = Vec::with_capacity(n * n * 2);
+        for i in 0..n {
+            for j in 0..n {
+                let x = -lim + (j as f32 + 0.5) * 2.0 * lim / n as f32;
+                let y = lim - (i as f32 + 0.5) * 2.0 * lim / n as f32;
+                xy.extend([x, y]);
+            }
+        }
+        let p = self
+            .net
+            .predict(&Matrix::new(n * n, 2, xy).map_err(js)?)
+            .map_err(js)?;
+        let k = p.cols();
+        Ok((0..n * n).map(|r| p.row(r)[k - 1]).collect())
+    }
+
+    /// The trained model as the safetensors file `neurona train --save`
+    /// writes (for `neurona predict` and PyTorch).
+    pub fn model_file(&self) -> Result<Vec<u8>, JsError> {
+        let model = Model {
+            network: self.net.clone(),
+            loss: self.config.loss,
+            features: self.features.clone(),
+            target: None,
+            standardizer: self.standardizer.clone(),
+            classes: self.classes,
+            optimizer: None,
+        };
+        model.to_bytes("model.safetensors").map_err(js)
+    }
+}
+
+/// The page calls this once: a Rust panic then shows in the page's console
+/// with its message rather than as "unreachable".
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_log(&format!("neurona panicked: {info}"));
+    }));
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn web_log(message: &str);
+}

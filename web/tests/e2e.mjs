@@ -1,0 +1,87 @@
+// The page end to end: serve web/ on 127.0.0.1, open it in headless
+// Chromium (Debian's, driven by playwright-core over CDP), choose the two
+// moons, click Train, wait until the status line shows a loss below 0.1 and
+// a training accuracy of at least 95%, and save a screenshot
+// (web/screenshot.png). Any error shown in the page or logged to the
+// console fails it.
+//
+//   web/serve.sh --build-only && (cd web && npm ci && npm test)
+//
+// Without Chromium it says loudly that it skipped; with CI=true it fails.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const web = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const LOSS_BELOW = 0.1;
+const ACCURACY_AT_LEAST = 95;
+
+function fail(message) {
+  console.error(`e2e FAILED: ${message}`);
+  process.exit(1);
+}
+
+if (!existsSync(browserPath)) {
+  if (process.env.CI === "true") fail(`CI=true but no browser at ${browserPath}`);
+  console.error(`!!! e2e SKIPPED, it did not run: no browser at ${browserPath} (apt-get install chromium)`);
+  process.exit(0);
+}
+if (!existsSync(path.join(web, "pkg", "neurona_web.js"))) {
+  fail("web/pkg is missing: run web/serve.sh --build-only first");
+}
+
+// A static server on a free port.
+const port = 8700 + Math.floor(Math.random() * 200);
+const server = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", web, String(port)], {
+  stdio: "ignore",
+});
+process.on("exit", () => server.kill());
+await new Promise((r) => setTimeout(r, 800));
+
+const browser = await chromium.launch({
+  executablePath: browserPath,
+  headless: true,
+  args: ["--enable-unsafe-webgpu", "--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+const problems = [];
+page.on("console", (m) => {
+  if (m.type() === "error") problems.push(`console: ${m.text()}`);
+});
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+
+try {
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("press Train"), null, { timeout: 60_000 });
+  await page.selectOption("#problem", "moons");
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("press Train"), null, { timeout: 60_000 });
+  const device = await page.textContent("#status");
+  console.log(`page ready: ${device}`);
+  await page.click("#train");
+  const deadline = Date.now() + 240_000;
+  let last = "";
+  for (;;) {
+    last = await page.textContent("#status");
+    const shown = (await page.textContent("#error")).trim();
+    if (shown) fail(`the page shows: ${shown}`);
+    if (problems.length) fail(problems.join("\n"));
+    const loss = /loss ([0-9.]+)/.exec(last);
+    const acc = /training accuracy ([0-9.]+)%/.exec(last);
+    if (loss && acc && Number(loss[1]) < LOSS_BELOW && Number(acc[1]) >= ACCURACY_AT_LEAST) break;
+    if (Date.now() > deadline) fail(`no loss < ${LOSS_BELOW} with accuracy >= ${ACCURACY_AT_LEAST}% in time; last status: ${last}`);
+    await page.waitForTimeout(500);
+  }
+  await page.screenshot({ path: path.join(web, "screenshot.png") });
+  await page.click("#stop");
+  console.log(`e2e ok: ${last}`);
+  console.log(`screenshot: ${path.join(web, "screenshot.png")}`);
+} catch (e) {
+  fail(e.stack ?? String(e));
+} finally {
+  await browser.close();
+  server.kill();
+}
+if (problems.length) fail(problems.join("\n"));
