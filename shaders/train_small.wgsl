@@ -20,13 +20,14 @@
 // round-robin and ends with a barrier. Every output value is one
 // invocation's fixed-order sum: no atomics, bit-identical runs. The host
 // uses this kernel when weights, activations and deltas of a batch fit in
-// MEM floats (16 KiB, the smallest workgroup memory WebGPU guarantees), and
+// MEM floats (with `partial`, 16 KiB: the workgroup memory every WebGPU
+// device has), and
 // runs steps first .. first + steps in each dispatch: it keeps each dispatch
 // short, because Mesa's llvmpipe silently ends a shader after about 65,535
 // iterations of loops with run-time bounds, and drivers reset GPUs whose
 // dispatches run for seconds.
 
-const MEM: u32 = 4096u;
+const MEM: u32 = 4032u; // + THREADS floats of `partial` = 4096 floats, 16 KiB
 const THREADS: u32 = 64u;
 const MAX_LAYERS: u32 = 8u;
 

@@ -270,3 +270,18 @@ async fn a_short_training_run_matches_the_cpu() {
         assert_close(&name, g.weights(), &widen(c.weights()), 1e-4, 1e-4);
     }
 }
+
+#[wasm_bindgen_test]
+async fn gather_takes_the_rows_asked_for() {
+    let Some(device) = gpu().await else { return };
+    let ctx = device.gpu_context().unwrap();
+    let (rows, cols) = (11, 5);
+    let src = random_matrix(3, rows, cols, -1.0, 1.0);
+    let idx = neurona::shuffled_order(rows, 4, 0);
+    let got = ctx.gather(&src, cols, &idx, 2, 7).await.unwrap();
+    let want: Vec<f32> = idx[2..9]
+        .iter()
+        .flat_map(|&r| src[r as usize * cols..(r as usize + 1) * cols].to_vec())
+        .collect();
+    assert_eq!(got, want);
+}

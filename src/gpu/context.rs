@@ -186,6 +186,28 @@ impl GpuContext {
                 })
             })?;
         let report = AdapterReport::of(&adapter);
+        // The kernels' fixed needs: workgroups of up to 256 invocations and
+        // 16 KiB of workgroup memory, what WebGPU guarantees everywhere (a
+        // browser's adapter offers no more invocations than that).
+        let have = adapter.limits();
+        for (name, value, need) in [
+            (
+                "max_compute_invocations_per_workgroup",
+                have.max_compute_invocations_per_workgroup,
+                256,
+            ),
+            (
+                "max_compute_workgroup_storage_size",
+                have.max_compute_workgroup_storage_size,
+                16_384,
+            ),
+        ] {
+            if value < need {
+                return Err(Error::GpuLimit(format!(
+                    "{report} allows {value} for {name}; neurona's kernels need {need}"
+                )));
+            }
+        }
 
         let mut limits = adapter.limits();
         if let Some(max) = options.max_workgroups_per_dimension {

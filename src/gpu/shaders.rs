@@ -18,8 +18,9 @@ const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wg
 const OPTIMIZER: &str = include_str!("../../shaders/optimizer.wgsl");
 const TRAIN_SMALL: &str = include_str!("../../shaders/train_small.wgsl");
 
-/// Floats of workgroup memory train_small.wgsl holds (its `MEM`).
-pub(crate) const SMALL_NET_FLOATS: usize = 4096;
+/// Floats of workgroup memory train_small.wgsl holds for the network (its
+/// `MEM`; with its 64 partial sums, 16 KiB, what every WebGPU device has).
+pub(crate) const SMALL_NET_FLOATS: usize = 4032;
 /// Layers train_small.wgsl takes at most (its `MAX_LAYERS`).
 pub(crate) const SMALL_NET_LAYERS: usize = 8;
 

@@ -270,7 +270,10 @@ impl Trainer {
                 let kind = if a.software { "software" } else { "hardware" };
                 format!("WebGPU: {name} ({}, {kind})", a.device_type)
             }
-            None => self.device.reason().to_string(),
+            None if self.device.reason().starts_with("no WebGPU") => {
+                self.device.reason().to_string()
+            }
+            None => format!("CPU path ({})", self.device.reason()),
         }
     }
 

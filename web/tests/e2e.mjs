@@ -60,24 +60,35 @@ try {
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("press Train"), null, { timeout: 60_000 });
   const device = await page.textContent("#status");
   console.log(`page ready: ${device}`);
+  const untilLearnt = async (what) => {
+    const deadline = Date.now() + 240_000;
+    for (;;) {
+      const last = await page.textContent("#status");
+      const shown = (await page.textContent("#error")).trim();
+      if (shown) fail(`${what}: the page shows: ${shown}`);
+      if (problems.length) fail(problems.join("\n"));
+      const loss = /loss ([0-9.]+)/.exec(last);
+      const acc = /training accuracy ([0-9.]+)%/.exec(last);
+      if (loss && acc && Number(loss[1]) < LOSS_BELOW && Number(acc[1]) >= ACCURACY_AT_LEAST) return last;
+      if (Date.now() > deadline) fail(`${what}: no loss < ${LOSS_BELOW} with accuracy >= ${ACCURACY_AT_LEAST}% in time; last status: ${last}`);
+      await page.waitForTimeout(500);
+    }
+  };
   await page.click("#train");
-  const deadline = Date.now() + 240_000;
-  let last = "";
-  for (;;) {
-    last = await page.textContent("#status");
-    const shown = (await page.textContent("#error")).trim();
-    if (shown) fail(`the page shows: ${shown}`);
-    if (problems.length) fail(problems.join("\n"));
-    const loss = /loss ([0-9.]+)/.exec(last);
-    const acc = /training accuracy ([0-9.]+)%/.exec(last);
-    if (loss && acc && Number(loss[1]) < LOSS_BELOW && Number(acc[1]) >= ACCURACY_AT_LEAST) break;
-    if (Date.now() > deadline) fail(`no loss < ${LOSS_BELOW} with accuracy >= ${ACCURACY_AT_LEAST}% in time; last status: ${last}`);
-    await page.waitForTimeout(500);
-  }
+  const onGpu = await untilLearnt("WebGPU");
   await page.screenshot({ path: path.join(web, "screenshot.png") });
   await page.click("#stop");
-  console.log(`e2e ok: ${last}`);
+  console.log(`e2e ok: ${onGpu}`);
   console.log(`screenshot: ${path.join(web, "screenshot.png")}`);
+
+  // The CPU path, compiled to wasm32: what a browser without WebGPU gets.
+  await page.selectOption("#backend", "cpu");
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("press Train"), null, { timeout: 60_000 });
+  await page.click("#train");
+  const onCpu = await untilLearnt("CPU path");
+  if (!onCpu.includes("device: CPU path (asked for)")) fail(`not on the CPU path: ${onCpu}`);
+  await page.click("#stop");
+  console.log(`e2e ok: ${onCpu}`);
 } catch (e) {
   fail(e.stack ?? String(e));
 } finally {
