@@ -771,3 +771,56 @@ fn backend_choice() {
     }
     announce(&format!("Backend::Auto here: {auto}"));
 }
+
+#[test]
+fn divergence_under_an_optimizer_rolls_back_weights_and_state() {
+    // Momentum runs the gradient + optimizer kernels and keeps state on the
+    // GPU: a diverged run must leave both as `step` good steps leave them.
+    use neurona::{Optimizer, OptimizerState};
+    let Some(device) = gpu() else { return };
+    let cpu = Device::new(Backend::Cpu).unwrap();
+    let (x, y) = notebook_data();
+    let start = Network::builder(3)
+        .layer(4, Activation::Identity)
+        .layer(1, Activation::Identity)
+        .build(2)
+        .unwrap();
+    let cfg = TrainConfig::new()
+        .optimizer(Optimizer::momentum(0.9))
+        .weight_decay(0.01)
+        .learning_rate(1e5)
+        .epochs(1000);
+    let mut results = Vec::new();
+    for d in [&cpu, device] {
+        let mut net = start.clone();
+        let mut state = OptimizerState::new(&net, cfg.optimizer);
+        let err = net
+            .resume_on(d, &x, &y, &cfg, &mut state, |_| {})
+            .unwrap_err();
+        let Error::Diverged { step, .. } = err else {
+            panic!("expected divergence, got {err}");
+        };
+        // Replaying exactly `step` steps gives the same network and state.
+        let mut replay = start.clone();
+        let mut replay_state = OptimizerState::new(&replay, cfg.optimizer);
+        replay
+            .resume_on(
+                d,
+                &x,
+                &y,
+                &cfg.clone().epochs(step),
+                &mut replay_state,
+                |_| {},
+            )
+            .unwrap();
+        assert!(same_bits(&net, &replay), "{d}: weights not rolled back");
+        assert_eq!(state, replay_state, "{d}: optimizer state not rolled back");
+        assert_eq!(state.steps, step as u64);
+        results.push((step, net));
+    }
+    assert_eq!(
+        results[0].0, results[1].0,
+        "CPU and GPU diverge at the same step"
+    );
+    assert_networks_close("rolled back", &results[1].1, &results[0].1, 1e-3);
+}

@@ -241,12 +241,17 @@ fn mean_loss(
             &mut ws.logits,
             config.loss.uses_logits(),
         );
-        total += batch_loss(
+        let sum = batch_loss(
             config,
             ws,
             &y.as_slice()[s * n_out..e * n_out],
             rows * n_out,
         );
+        // Beyond f32's range is infinite, as on the GPU (see run_steps).
+        if !(sum as f32).is_finite() {
+            return if sum.is_nan() { sum } else { f64::INFINITY };
+        }
+        total += sum;
     }
     total / x.rows() as f64
 }
@@ -306,9 +311,12 @@ fn run_steps(
 
             let logits = config.loss.uses_logits();
             forward(layers, xs, rows, &mut ws.acts, &mut ws.logits, logits);
-            let loss = batch_loss(config, ws, ys, rows * n_out) / rows as f64;
-            if !loss.is_finite() {
-                return Err((step, loss));
+            let sum = batch_loss(config, ws, ys, rows * n_out);
+            let loss = sum / rows as f64;
+            // A sum beyond f32's range counts as infinite, as on the GPU,
+            // which holds it in f32: both paths stop at the same step.
+            if !loss.is_finite() || !(sum as f32).is_finite() {
+                return Err((step, if loss.is_nan() { loss } else { f64::INFINITY }));
             }
             if config.report_every > 0 && step.is_multiple_of(config.report_every as u64) {
                 let p = Progress {
