@@ -824,3 +824,20 @@ fn divergence_under_an_optimizer_rolls_back_weights_and_state() {
     );
     assert_networks_close("rolled back", &results[1].1, &results[0].1, 1e-3);
 }
+
+#[test]
+fn kernels_are_timed_by_gpu_timestamps_where_the_adapter_has_them() {
+    // No speed is asserted (timings live in the benchmark): only that the
+    // timing path runs and gives a time.
+    let Some(ctx) = ctx() else { return };
+    announce(&format!(
+        "timestamps on {}: {}",
+        ctx.adapter(),
+        ctx.has_timestamps()
+    ));
+    let seconds = ctx.time_forward(67, 130, 65, 3).unwrap();
+    assert!(
+        seconds.is_finite() && seconds > 0.0,
+        "time_forward gave {seconds}"
+    );
+}

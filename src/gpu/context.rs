@@ -88,6 +88,9 @@ pub struct GpuContext {
     pub(crate) pipelines: Pipelines,
     pub(crate) limits: wgpu::Limits,
     pub(crate) options: GpuOptions,
+    /// The device was opened with `TIMESTAMP_QUERY` (benchmarks time
+    /// kernels on the GPU then).
+    pub(crate) timestamps: bool,
     report: AdapterReport,
 }
 
@@ -214,10 +217,12 @@ impl GpuContext {
             limits.max_compute_workgroups_per_dimension =
                 limits.max_compute_workgroups_per_dimension.min(max.max(1));
         }
+        // Timestamps where the adapter has them, for timing kernels.
+        let required_features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("neurona"),
-                required_features: wgpu::Features::empty(),
+                required_features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -230,8 +235,15 @@ impl GpuContext {
             pipelines,
             limits,
             options: options.clone(),
+            timestamps: required_features.contains(wgpu::Features::TIMESTAMP_QUERY),
             report,
         })
+    }
+
+    /// Whether kernels are timed by the GPU's own timestamps
+    /// ([`GpuContext::time_forward`]).
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
     }
 
     /// The adapter this device runs on.

@@ -277,8 +277,10 @@ impl GpuContext {
 
     /// Seconds per dispatch of the forward kernel on a `rows x n_in` by
     /// `n_in x n_out` product (sigmoid, bias): buffers made once, one warm-up
-    /// submit, then `reps` dispatches in one submit, timed from submit to
-    /// completion. For benchmarks (native: it blocks while the GPU works).
+    /// submit, then `reps` dispatches in one compute pass, timed by the GPU's
+    /// timestamps at the start and end of the pass where the adapter has
+    /// them (`GpuContext::has_timestamps`), else from submit to completion.
+    /// For benchmarks (native: it blocks while the GPU works).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn time_forward(&self, rows: usize, n_in: usize, n_out: usize, reps: usize) -> Result<f64> {
         let a = self.storage_zeroed("a_in", rows * n_in)?;
@@ -309,23 +311,61 @@ impl GpuContext {
                 ..Default::default()
             }],
         );
-        let wait = || {
-            self.device
-                .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))
-        };
+        // With the adapter's timestamps: GPU time between the start and the
+        // end of the pass, none of the submit and wait around it.
+        let queries = self.timestamps.then(|| {
+            let set = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kernel time"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            });
+            let resolved = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("kernel time"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (set, resolved)
+        });
         let time = |n: usize| -> Result<f64> {
             let mut encoder = self.device.create_command_encoder(&Default::default());
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let timestamp_writes =
+                    queries
+                        .as_ref()
+                        .map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(0),
+                            end_of_pass_write_index: Some(1),
+                        });
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("timed"),
+                    timestamp_writes,
+                });
                 for _ in 0..n {
                     k.record(self, &mut pass, &steps, 0, rows as u32)?;
                 }
             }
+            if let Some((set, resolved)) = &queries {
+                encoder.resolve_query_set(set, 0..2, resolved, 0);
+            }
             let start = std::time::Instant::now();
             self.queue.submit([encoder.finish()]);
-            wait()?;
-            Ok(start.elapsed().as_secs_f64())
+            self.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+            let wall = start.elapsed().as_secs_f64();
+            match &queries {
+                None => Ok(wall),
+                Some((_, resolved)) => {
+                    let words = pollster::block_on(self.read_back(&[(resolved, 4)]))?.remove(0);
+                    let tick = |i: usize| {
+                        words[i].to_bits() as u64 | (words[i + 1].to_bits() as u64) << 32
+                    };
+                    let ticks = tick(2).saturating_sub(tick(0));
+                    Ok(ticks as f64 * self.queue.get_timestamp_period() as f64 * 1e-9)
+                }
+            }
         };
         time(1)?;
         Ok(time(reps)? / reps as f64)
