@@ -19,7 +19,7 @@ pub enum Activation {
     /// [`Loss::CrossEntropy`](crate::Loss::CrossEntropy), whose delta
     /// through the softmax is the fused `ŷ − y`. Being a function of the
     /// whole row, it is applied after the product by
-    /// [`softmax_rows`](crate::cpu::softmax_rows); [`Activation::apply`]
+    /// [`output_activation`](crate::cpu::output_activation); [`Activation::apply`]
     /// passes `z` through.
     Softmax,
 }

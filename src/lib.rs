@@ -26,7 +26,7 @@
 //! - [`metrics`]: accuracy and [`ConfusionMatrix`].
 //! - [`batches`]: mini-batch order, shuffled by a seeded permutation.
 //! - [`backend`]: [`Backend`] (cpu, gpu, auto) and the [`Device`] it opens.
-//! - [`bench`]: the benchmark workloads, side by side with numpy.
+//! - [`bench`](mod@bench): the benchmark workloads, side by side with numpy.
 //! - [`cpu`]: the CPU path, one function per step of training.
 //! - [`gpu`]: the GPU path: [`GpuContext`], kernels, a resident training
 //!   run; the WGSL sources are in `shaders/`, one file per kernel.

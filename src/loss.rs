@@ -17,7 +17,7 @@
 //! output gives its true large loss instead of `ln 0`:
 //! BCE per value is `max(z, 0) − y z + ln(1 + e^−|z|)`, and cross-entropy
 //! uses the log-softmax `z_j − lse(z)`, with the log-sum-exp
-//! `lse(z) = max z + ln Σ_k e^(z_k − max z)` ([`Loss::value_from_logit`]).
+//! `lse(z) = max z + ln Σ_k e^(z_k − max z)` ([`Loss::sum_from_logits`]).
 //!
 //! The reported loss of a batch is the mean of the per-sample losses.
 

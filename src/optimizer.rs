@@ -6,7 +6,7 @@
 //! # The update of one value
 //!
 //! For each weight or bias `w` with gradient `g` (the batch's gradient,
-//! reduced as [`Reduction`](crate::Reduction) says), at step `t = 1, 2, ...`
+//! reduced as [`crate::Reduction`] says), at step `t = 1, 2, ...`
 //! with learning rate `lr_t` from the schedule, and L2 weight decay `λ`
 //! added to the gradient of weights (not biases), `g ← g + λ w`:
 //!
