@@ -23,7 +23,10 @@
 //! gradients, and the input gradients of every layer but the first. Where
 //! `python3` with numpy runs, `benches/numpy_reference.py` (built into the
 //! binary) times W0 and W2 in the same run and each row gives neurona's time
-//! as a ratio of numpy's.
+//! as a ratio of numpy's. The CPU rows take 3 rounds in turn with numpy
+//! (numpy, then neurona) and show the median time and the median of the
+//! rounds' ratios, so a shift in the machine's load between the two sides
+//! does not decide the ratio.
 //! A GPU row appears for a hardware adapter (or any adapter with `--gpu`;
 //! a software one runs W0 only); GPU/CPU is the GPU's speed-up over
 //! neurona's CPU path.
@@ -225,8 +228,12 @@ pub fn gpu_device(options: &Options) -> Result<Option<Device>> {
     })
 }
 
+/// Rounds of numpy and the CPU path taking turns (see [`run`]).
+pub const PAIRED_ROUNDS: usize = 3;
+
 /// Run every workload on the CPU and on `gpu`, with numpy's times for the
-/// ratios.
+/// ratios (`numpy` is its first run; the CPU rows run it again for each of
+/// their [`PAIRED_ROUNDS`]).
 pub fn run(gpu: Option<&Device>, numpy: Numpy, options: &Options) -> Result<Vec<Row>> {
     let cpu = Device::new(Backend::Cpu)?;
     let mut rows: Vec<Row> = Vec::new();
@@ -241,7 +248,7 @@ pub fn run(gpu: Option<&Device>, numpy: Numpy, options: &Options) -> Result<Vec<
     for (name, backend, device) in &devices {
         let is_gpu = device.gpu_context().is_some();
         let software = device.gpu_context().is_some_and(|c| c.adapter().software);
-        let mut push = |workload, ms: f64, per, flop: f64, numpy_ms: Option<f64>| {
+        let mut push = |workload, ms: f64, per, flop: f64, numpy_ratio: Option<f64>| {
             if !is_gpu {
                 cpu_ms.insert(workload, ms);
             }
@@ -256,24 +263,46 @@ pub fn run(gpu: Option<&Device>, numpy: Numpy, options: &Options) -> Result<Vec<
                 gpu_speedup: is_gpu
                     .then(|| cpu_ms.get(workload).map(|c| c / ms))
                     .flatten(),
-                numpy_ratio: numpy_ms.map(|n| ms / n),
+                numpy_ratio,
             });
         };
+        // The CPU path against numpy: rounds in turn (numpy, then neurona),
+        // each ratio from times taken seconds apart, so a change in the
+        // machine's load hits both sides alike; the row shows the medians.
+        // Against a GPU row, numpy's first round.
+        let rounds = if !is_gpu && numpy.is_some() {
+            PAIRED_ROUNDS
+        } else {
+            1
+        };
+        let (mut w0, mut w2_ms, mut w0_ratio, mut w2_ratio) = (vec![], vec![], vec![], vec![]);
+        for round in 0..rounds {
+            let reference = if round == 0 { numpy } else { self::numpy() };
+            let ours = w0_ms(device)?;
+            w0.push(ours);
+            w0_ratio.extend(reference.map(|n| ours / n.0));
+            // A software adapter takes seconds per W2 step: W0 only there.
+            if !software {
+                let ours = per_step_ms(device, &w2, 1024, 7)?;
+                w2_ms.push(ours);
+                w2_ratio.extend(reference.map(|n| ours / n.1));
+            }
+        }
+        let median_of = |v: Vec<f64>| (!v.is_empty()).then(|| median(v));
         push(
             "W0",
-            w0_ms(device)?,
+            median(w0),
             "run",
             10_000.0 * step_flop(&[3, 4, 1], 4),
-            numpy.map(|n| n.0),
+            median_of(w0_ratio),
         );
-        // A software adapter takes seconds per W2 step: W0 only there.
         if !software {
             push(
                 "W2",
-                per_step_ms(device, &w2, 1024, 7)?,
+                median(w2_ms),
                 "step",
                 step_flop(&w2, 1024),
-                numpy.map(|n| n.1),
+                median_of(w2_ratio),
             );
         }
         if (is_gpu && !software) || options.cpu_w3 {
