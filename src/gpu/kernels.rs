@@ -218,9 +218,25 @@ pub(crate) fn size_u32(what: &str, n: usize) -> Result<u32> {
     })
 }
 
+/// A step of `rows` rows and nothing else: what most one-shot calls run.
+fn rows_step(rows: usize) -> Result<StepParams> {
+    Ok(StepParams {
+        rows: size_u32("rows", rows)?,
+        ..Default::default()
+    })
+}
+
 /// One-shot calls: upload, one dispatch, read back.
 impl GpuContext {
-    fn run_once(&self, kernel: &Kernel, step: StepParams) -> Result<()> {
+    /// Dispatch `kernel` once for `step`, then read the first `len` values
+    /// of `out` back.
+    async fn run_once(
+        &self,
+        kernel: &Kernel,
+        step: StepParams,
+        out: &wgpu::Buffer,
+        len: usize,
+    ) -> Result<Vec<f32>> {
         let steps = StepSlots::new(self, 1);
         steps.write(self, &[step]);
         let mut encoder = self.device.create_command_encoder(&Default::default());
@@ -229,7 +245,7 @@ impl GpuContext {
             kernel.record(self, &mut pass, &steps, 0, step.rows)?;
         }
         self.queue.submit([encoder.finish()]);
-        Ok(())
+        Ok(self.read_back(&[(out, len)]).await?.remove(0))
     }
 
     /// GPU twin of [`cpu::matmul_bias_act`](crate::cpu::matmul_bias_act):
@@ -265,14 +281,7 @@ impl GpuContext {
             n: params.n_out,
         };
         let k = self.kernel(&self.pipelines.forward, [&a, &b, &c], None, params, work);
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                ..Default::default()
-            },
-        )?;
-        Ok(self.read_back(&[(&c, rows * n_out)]).await?.remove(0))
+        self.run_once(&k, rows_step(rows)?, &c, rows * n_out).await
     }
 
     /// Seconds per dispatch of the forward kernel on a `rows x n_in` by
@@ -304,13 +313,7 @@ impl GpuContext {
             },
         );
         let steps = StepSlots::new(self, 1);
-        steps.write(
-            self,
-            &[StepParams {
-                rows: size_u32("rows", rows)?,
-                ..Default::default()
-            }],
-        );
+        steps.write(self, &[rows_step(rows)?]);
         // With the adapter's timestamps: GPU time between the start and the
         // end of the pass, none of the submit and wait around it.
         let queries = self.timestamps.then(|| {
@@ -407,14 +410,7 @@ impl GpuContext {
             params,
             work,
         );
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                ..Default::default()
-            },
-        )?;
-        Ok(self.read_back(&[(&d, rows * n)]).await?.remove(0))
+        self.run_once(&k, rows_step(rows)?, &d, rows * n).await
     }
 
     /// GPU twin of [`cpu::sgd_update`](crate::cpu::sgd_update): returns
@@ -457,15 +453,11 @@ impl GpuContext {
             params,
             work,
         );
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                scale: step,
-                ..Default::default()
-            },
-        )?;
-        let mut all = self.read_back(&[(&wb, w_aug.len())]).await?.remove(0);
+        let step = StepParams {
+            scale: step,
+            ..rows_step(rows)?
+        };
+        let mut all = self.run_once(&k, step, &wb, w_aug.len()).await?;
         let b = bias.map(|_| all.split_off(n_in * n_out));
         Ok((all, b))
     }
@@ -494,14 +486,7 @@ impl GpuContext {
             params,
             work,
         );
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                ..Default::default()
-            },
-        )?;
-        Ok(self.read_back(&[(&d, rows * n_out)]).await?.remove(0))
+        self.run_once(&k, rows_step(rows)?, &d, rows * n_out).await
     }
 
     /// The batch's loss summed over rows and outputs, reduced on the GPU:
@@ -527,14 +512,7 @@ impl GpuContext {
             params,
             Work::Single,
         );
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                ..Default::default()
-            },
-        )?;
-        Ok(self.read_back(&[(&out, 1)]).await?[0][0])
+        Ok(self.run_once(&k, rows_step(rows)?, &out, 1).await?[0])
     }
 
     /// Rows `idx[offset..offset + rows]` of `src` (`cols` wide), gathered.
@@ -561,12 +539,10 @@ impl GpuContext {
             Work::Elementwise { cols: params.cols },
         );
         let step = StepParams {
-            rows: size_u32("rows", rows)?,
             index_offset: size_u32("offset", offset)?,
-            ..Default::default()
+            ..rows_step(rows)?
         };
-        self.run_once(&k, step)?;
-        Ok(self.read_back(&[(&d, rows * cols)]).await?.remove(0))
+        self.run_once(&k, step, &d, rows * cols).await
     }
 }
 
@@ -595,14 +571,8 @@ impl GpuContext {
             params,
             Work::Elementwise { cols: 1 },
         );
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                ..Default::default()
-            },
-        )?;
-        Ok(self.read_back(&[(&out, rows * n_out)]).await?.remove(0))
+        self.run_once(&k, rows_step(rows)?, &out, rows * n_out)
+            .await
     }
 
     /// GPU twin of [`cpu::weight_gradient`](crate::cpu::weight_gradient):
@@ -639,15 +609,11 @@ impl GpuContext {
             params,
             work,
         );
-        self.run_once(
-            &k,
-            StepParams {
-                rows: size_u32("rows", rows)?,
-                scale,
-                ..Default::default()
-            },
-        )?;
-        Ok(self.read_back(&[(&g, count)]).await?.remove(0))
+        let step = StepParams {
+            scale,
+            ..rows_step(rows)?
+        };
+        self.run_once(&k, step, &g, count).await
     }
 
     /// GPU twin of [`cpu::optimizer_update`](crate::cpu::optimizer_update)
@@ -681,16 +647,13 @@ impl GpuContext {
                 count: params.count,
             },
         );
-        self.run_once(
-            &k,
-            StepParams {
-                lr: rule.lr,
-                correction1: rule.correction1,
-                correction2: rule.correction2,
-                ..Default::default()
-            },
-        )?;
-        let mut all = self.read_back(&[(&p, all.len())]).await?.remove(0);
+        let step = StepParams {
+            lr: rule.lr,
+            correction1: rule.correction1,
+            correction2: rule.correction2,
+            ..Default::default()
+        };
+        let mut all = self.run_once(&k, step, &p, all.len()).await?;
         let second = all.split_off(count + first.len());
         let first = all.split_off(count);
         Ok((all, first, second))
