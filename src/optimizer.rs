@@ -241,10 +241,15 @@ impl OptimizerState {
         }
     }
 
+    /// State vectors kept per value: 0, 1 (`first`) or 2 (`first`, `second`).
+    pub fn moments(&self) -> usize {
+        (!self.first.is_empty()) as usize + (!self.second.is_empty()) as usize
+    }
+
     /// Check that this state fits `net` and `optimizer`.
     pub(crate) fn check(&self, net: &Network, optimizer: Optimizer) -> Result<()> {
         let want = optimizer.moments();
-        let have = (!self.first.is_empty()) as usize + (!self.second.is_empty()) as usize;
+        let have = self.moments();
         if want != have {
             return Err(Error::Config(format!(
                 "the optimizer state holds {have} moment vectors per value, but {} keeps {want}",

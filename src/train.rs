@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
-use crate::optimizer::{Optimizer, Schedule};
+use crate::optimizer::{Optimizer, OptimizerState, Schedule};
 
 /// How the gradient of a batch is reduced over its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,6 +219,25 @@ impl TrainConfig {
     /// cross-entropy, a negative learning rate, beta1 of 1).
     pub fn validate(&self, net: &Network) -> Result<()> {
         self.check(net)
+    }
+
+    /// Rows per step on a data set of `rows` rows.
+    pub(crate) fn batch_rows(&self, rows: usize) -> usize {
+        self.batch_size.unwrap_or(rows).min(rows)
+    }
+
+    /// Everything a run checks before its first step, on either path: the
+    /// settings, the data, and the optimizer state it resumes from.
+    pub(crate) fn check_run(
+        &self,
+        net: &Network,
+        inputs: &Matrix,
+        targets: &Matrix,
+        state: &OptimizerState,
+    ) -> Result<()> {
+        self.check(net)?;
+        self.check_data(net, inputs, targets)?;
+        state.check(net, self.optimizer)
     }
 
     /// Check the settings against the network, without data.

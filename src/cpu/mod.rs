@@ -347,11 +347,9 @@ pub(crate) fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainReport> {
     let start = Instant::now();
-    config.check(net)?;
-    config.check_data(net, x, y)?;
-    state.check(net, config.optimizer)?;
+    config.check_run(net, x, y, state)?;
 
-    let batch = config.batch_size.unwrap_or(x.rows()).min(x.rows());
+    let batch = config.batch_rows(x.rows());
     let mut ws = Workspace::new(net.layers(), batch, !config.fused_sgd());
     // Kept to roll a diverged run back: runs are deterministic, so
     // replaying from here reproduces any earlier step exactly. One copy a

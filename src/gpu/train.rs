@@ -180,7 +180,7 @@ impl<'a> Run<'a> {
         steps_per_submit: usize,
     ) -> Result<Self> {
         let n = x.rows();
-        let batch = config.batch_size.unwrap_or(n).min(n);
+        let batch = config.batch_rows(n);
         let gather = !(config.order == BatchOrder::InOrder && batch == n);
         let layers = net.layers();
         let (n_in, n_out) = (x.cols(), y.cols());
@@ -624,7 +624,7 @@ impl<'a> Run<'a> {
         layers: &mut [Layer],
         state: &mut OptimizerState,
     ) -> Result<()> {
-        let moments = (!state.first.is_empty()) as usize + (!state.second.is_empty()) as usize;
+        let moments = state.moments();
         let sizes: Vec<(&wgpu::Buffer, usize)> = self
             .weights
             .iter()
@@ -709,11 +709,9 @@ pub(crate) async fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainReport> {
     let start_time = Instant::now();
-    config.check(net)?;
-    config.check_data(net, x, y)?;
-    state.check(net, config.optimizer)?;
+    config.check_run(net, x, y, state)?;
     let n = x.rows();
-    let batch = config.batch_size.unwrap_or(n).min(n);
+    let batch = config.batch_rows(n);
     let per_submit =
         ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
     let run = Run::new(ctx, net, x, y, config, state, per_submit)?;
