@@ -119,12 +119,27 @@ fn values(file: &str, name: &str, t: &TensorView) -> Result<Vec<f32>> {
 /// The layers of a safetensors file (`layers.{i}.weight` `[out, in]`,
 /// `layers.{i}.bias` `[out]`) and its metadata.
 pub fn read_layers(path: impl AsRef<Path>) -> Result<(Vec<RawLayer>, HashMap<String, String>)> {
-    let path = path.as_ref();
+    let (file, bytes) = read_file(path.as_ref())?;
+    let (layers, metadata, _) = parse(&file, &bytes)?;
+    Ok((layers, metadata))
+}
+
+/// A model file's name (for messages) and bytes.
+fn read_file(path: &Path) -> Result<(String, Vec<u8>)> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot open {file}: {e}")))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| model_err(&file, format!("not a safetensors file ({e})")))?;
-    let metadata = SafeTensors::read_metadata(&bytes)
+    Ok((file, bytes))
+}
+
+/// The layers and metadata of a model file's `bytes`, and its tensors for
+/// reading more (the optimizer's state).
+fn parse<'a>(
+    file: &str,
+    bytes: &'a [u8],
+) -> Result<(Vec<RawLayer>, HashMap<String, String>, SafeTensors<'a>)> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| model_err(file, format!("not a safetensors file ({e})")))?;
+    let metadata = SafeTensors::read_metadata(bytes)
         .map(|(_, m)| m.metadata().clone().unwrap_or_default())
         .unwrap_or_default();
 
@@ -134,19 +149,19 @@ pub fn read_layers(path: impl AsRef<Path>) -> Result<(Vec<RawLayer>, HashMap<Str
         let name = format!("layers.{i}.weight");
         let &[outputs, inputs] = w.shape() else {
             return Err(model_err(
-                &file,
+                file,
                 format!("{name} has shape {:?}; expected [out, in]", w.shape()),
             ));
         };
-        let pt = values(&file, &name, &w)?;
+        let pt = values(file, &name, &w)?;
         let weights = from_out_in(&pt, inputs, outputs);
         let bias = match st.tensor(&format!("layers.{i}.bias")) {
             Ok(b) if b.shape() == [outputs] => {
-                Some(values(&file, &format!("layers.{i}.bias"), &b)?)
+                Some(values(file, &format!("layers.{i}.bias"), &b)?)
             }
             Ok(b) => {
                 return Err(model_err(
-                    &file,
+                    file,
                     format!(
                         "layers.{i}.bias has shape {:?}; expected [{outputs}]",
                         b.shape()
@@ -164,11 +179,11 @@ pub fn read_layers(path: impl AsRef<Path>) -> Result<(Vec<RawLayer>, HashMap<Str
     }
     if layers.is_empty() {
         return Err(model_err(
-            &file,
+            file,
             "no tensor layers.0.weight; a neurona model holds layers.{i}.weight [out, in] and layers.{i}.bias [out]",
         ));
     }
-    Ok((layers, metadata))
+    Ok((layers, metadata, st))
 }
 
 /// Build a network from file layers and activations, checking the chain of
@@ -300,8 +315,8 @@ impl Model {
 
     /// Read a model saved by [`Model::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
-        let file = path.as_ref().display().to_string();
-        let (layers, meta) = read_layers(&path)?;
+        let (file, bytes) = read_file(path.as_ref())?;
+        let (layers, meta, tensors) = parse(&file, &bytes)?;
         let activations: Vec<Activation> = parse_list::<String>(&file, "activations", &meta)?
             .ok_or_else(|| model_err(&file, "has no activations in its metadata; was it saved by neurona? (use --init to train from bare weights)"))?
             .iter()
@@ -349,7 +364,7 @@ impl Model {
             None => None,
         };
         let optimizer = match meta.get("optimizer") {
-            Some(text) => Some(read_optimizer(&file, text, &path, &network)?),
+            Some(text) => Some(read_optimizer(&file, text, &tensors, &network)?),
             None => None,
         };
         Ok(Model {
@@ -393,10 +408,10 @@ pub fn read_optimizer_state(
     path: impl AsRef<Path>,
     network: &Network,
 ) -> Result<Option<(Optimizer, OptimizerState)>> {
-    let file = path.as_ref().display().to_string();
-    let (_, meta) = read_layers(&path)?;
+    let (file, bytes) = read_file(path.as_ref())?;
+    let (_, meta, tensors) = parse(&file, &bytes)?;
     match meta.get("optimizer") {
-        Some(text) => read_optimizer(&file, text, &path, network).map(Some),
+        Some(text) => read_optimizer(&file, text, &tensors, network).map(Some),
         None => Ok(None),
     }
 }
@@ -405,7 +420,7 @@ pub fn read_optimizer_state(
 fn read_optimizer(
     file: &str,
     text: &str,
-    path: impl AsRef<Path>,
+    st: &SafeTensors,
     network: &Network,
 ) -> Result<(Optimizer, OptimizerState)> {
     let bad = |what: &str| model_err(file, format!("metadata optimizer: {what}"));
@@ -432,9 +447,6 @@ fn read_optimizer(
     let mut state = OptimizerState::new(network, optimizer);
     state.steps = number("steps")? as u64;
     state.epochs = number("epochs")? as u64;
-    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot open {file}: {e}")))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| model_err(file, format!("not a safetensors file ({e})")))?;
     let names = moment_names(optimizer);
     let moments = [&mut state.first, &mut state.second];
     for (name, m) in names.iter().zip(moments) {
