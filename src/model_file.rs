@@ -156,9 +156,7 @@ fn parse<'a>(
         let pt = values(file, &name, &w)?;
         let weights = from_out_in(&pt, inputs, outputs);
         let bias = match st.tensor(&format!("layers.{i}.bias")) {
-            Ok(b) if b.shape() == [outputs] => {
-                Some(values(file, &format!("layers.{i}.bias"), &b)?)
-            }
+            Ok(b) if b.shape() == [outputs] => Some(values(file, &format!("layers.{i}.bias"), &b)?),
             Ok(b) => {
                 return Err(model_err(
                     file,

@@ -56,6 +56,8 @@ pub struct Trainer {
     state: OptimizerState,
     /// Two inputs: the page draws the decision boundary.
     two_d: bool,
+    /// Targets are classes (0/1, or one-hot): accuracy means something.
+    classification: bool,
     classes: Option<usize>,
 }
 
@@ -194,19 +196,16 @@ impl Trainer {
         } else {
             Init::Auto
         });
+        // The notebook's network has no biases.
         let no_bias = problem_name == "notebook";
-        for &w in &widths {
+        let layers = widths.iter().map(|&w| (w, activation));
+        for (w, act) in layers.chain([(outputs, output)]) {
             builder = if no_bias {
-                builder.layer_without_bias(w, activation)
+                builder.layer_without_bias(w, act)
             } else {
-                builder.layer(w, activation)
+                builder.layer(w, act)
             };
         }
-        builder = if no_bias {
-            builder.layer_without_bias(outputs, output)
-        } else {
-            builder.layer(outputs, output)
-        };
         let mut weights = 0usize;
         let mut n_in = inputs.cols();
         for &w in widths.iter().chain([&outputs]) {
@@ -240,6 +239,7 @@ impl Trainer {
         let state = OptimizerState::new(&net, optimizer);
         let trainer = Trainer {
             two_d: inputs.cols() == 2,
+            classification: binary || outputs > 1,
             classes: (outputs > 1).then_some(outputs),
             net,
             device,
@@ -308,13 +308,7 @@ impl Trainer {
     /// Training accuracy (a 0.5 threshold for one output, arg-max for
     /// classes); NaN for a regression target.
     pub fn accuracy(&self) -> Result<f64, JsError> {
-        let binary = self.targets.cols() > 1
-            || self
-                .targets
-                .as_slice()
-                .iter()
-                .all(|v| *v == 0.0 || *v == 1.0);
-        if !binary {
+        if !self.classification {
             return Ok(f64::NAN);
         }
         let p = self.net.predict(&self.inputs).map_err(js)?;
