@@ -88,6 +88,7 @@ impl GpuContext {
         &self,
         buffers: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<f32>>> {
+        let _gate = self.gate();
         let total: usize = buffers.iter().map(|(_, n)| n).sum();
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),

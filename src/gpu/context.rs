@@ -1,7 +1,11 @@
 //! The wgpu device: which adapter, with which limits, and every pipeline,
 //! created once.
 
+use std::mem::ManuallyDrop;
+use std::str::FromStr;
+
 use crate::error::{Error, Result};
+use crate::gpu::gate::{GL, GateGuard};
 use crate::gpu::shaders::Pipelines;
 
 /// What an adapter is, for printing and for choosing.
@@ -66,11 +70,53 @@ impl std::fmt::Display for AdapterReport {
     }
 }
 
+/// A graphics API wgpu reaches GPUs through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphicsApi {
+    /// Vulkan (Linux, Windows, Android).
+    Vulkan,
+    /// Metal (macOS, iOS).
+    Metal,
+    /// Direct3D 12 (Windows).
+    Dx12,
+    /// OpenGL / GLES (older GPUs, virtual machines, some Linux desktops).
+    Gl,
+}
+
+impl GraphicsApi {
+    fn backends(self) -> wgpu::Backends {
+        match self {
+            GraphicsApi::Vulkan => wgpu::Backends::VULKAN,
+            GraphicsApi::Metal => wgpu::Backends::METAL,
+            GraphicsApi::Dx12 => wgpu::Backends::DX12,
+            GraphicsApi::Gl => wgpu::Backends::GL,
+        }
+    }
+}
+
+impl FromStr for GraphicsApi {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "vulkan" => Ok(GraphicsApi::Vulkan),
+            "metal" => Ok(GraphicsApi::Metal),
+            "dx12" => Ok(GraphicsApi::Dx12),
+            "gl" | "gles" | "opengl" => Ok(GraphicsApi::Gl),
+            other => Err(Error::Config(format!(
+                "unknown graphics API {other:?}: use vulkan, metal, dx12 or gl"
+            ))),
+        }
+    }
+}
+
 /// Settings for opening a GPU device.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GpuOptions {
     /// Take a software adapter (llvmpipe) when no hardware one exists.
     pub allow_software: bool,
+    /// Look for adapters on this API only (`None`: every API, or those
+    /// the environment variable `WGPU_BACKEND` names).
+    pub api: Option<GraphicsApi>,
     /// Ask the device for at most this many workgroups per grid dimension
     /// (instead of the adapter's own limit): lets tests run the grid folding
     /// that layers with millions of rows need, at small sizes.
@@ -82,16 +128,37 @@ pub struct GpuOptions {
 }
 
 /// An open GPU device with neurona's pipelines.
+///
+/// It may be shared between threads. On GL, whose driver context wgpu
+/// guards with a lock that panics after a few seconds, every use of the
+/// device (and of any other GL device of the process) takes one gate in
+/// turn, so threads wait for each other instead (see `gpu::gate`).
 pub struct GpuContext {
-    pub(crate) device: wgpu::Device,
-    pub(crate) queue: wgpu::Queue,
-    pub(crate) pipelines: Pipelines,
+    // Dropped by hand, under the gate (see `Drop`).
+    pub(crate) device: ManuallyDrop<wgpu::Device>,
+    pub(crate) queue: ManuallyDrop<wgpu::Queue>,
+    pub(crate) pipelines: ManuallyDrop<Pipelines>,
     pub(crate) limits: wgpu::Limits,
     pub(crate) options: GpuOptions,
     /// The device was opened with `TIMESTAMP_QUERY` (benchmarks time
     /// kernels on the GPU then).
     pub(crate) timestamps: bool,
     report: AdapterReport,
+    /// A GL device: its every use goes through the gate.
+    gated: bool,
+}
+
+impl Drop for GpuContext {
+    fn drop(&mut self) {
+        let _gate = self.gate();
+        // SAFETY: each field is dropped once, here, and never used after:
+        // the struct itself is being dropped.
+        unsafe {
+            ManuallyDrop::drop(&mut self.pipelines);
+            ManuallyDrop::drop(&mut self.queue);
+            ManuallyDrop::drop(&mut self.device);
+        }
+    }
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -119,8 +186,17 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
     (kind, api)
 }
 
-fn instance() -> wgpu::Instance {
+/// The native APIs, searched before GL: a hardware adapter found there
+/// needs no GL context at all.
+#[cfg(not(target_arch = "wasm32"))]
+const NATIVE: wgpu::Backends = wgpu::Backends::VULKAN
+    .union(wgpu::Backends::METAL)
+    .union(wgpu::Backends::DX12);
+
+/// An instance on `backends`, as far as `WGPU_BACKEND` allows them.
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends &= backends;
     // Validation layers cost time and print to stderr; wgpu's own checks
     // stay on.
     desc.flags = wgpu::InstanceFlags::empty().with_env();
@@ -136,22 +212,42 @@ fn instance() -> wgpu::Instance {
 /// default), best first.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn adapters() -> Vec<AdapterReport> {
-    let mut found = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    // Listing GL adapters opens a GL context.
+    let _gate = GL.enter();
+    let all = wgpu::Backends::all();
+    let mut found = pollster::block_on(instance(all).enumerate_adapters(all));
     found.sort_by_key(|a| rank(&a.get_info()));
     found.iter().map(AdapterReport::of).collect()
 }
 
-/// The adapters to choose from: natively every one wgpu finds, in the
-/// browser its WebGPU adapter (a page cannot list more).
-async fn find_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+/// The adapters to choose from, on `wanted`: natively those of the native
+/// APIs, then (unless a hardware adapter was found there) GL's; in the
+/// browser its WebGPU adapter (a page cannot list more). Takes the gate in
+/// `gate` before waking GL.
+async fn find_adapters(wanted: wgpu::Backends, gate: &mut GateGuard) -> Vec<wgpu::Adapter> {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        instance.enumerate_adapters(wgpu::Backends::all()).await
+        let mut found = Vec::new();
+        for group in [NATIVE, wgpu::Backends::GL] {
+            let backends = wanted & group;
+            let hardware = found
+                .iter()
+                .any(|a: &wgpu::Adapter| a.get_info().device_type != wgpu::DeviceType::Cpu);
+            if backends.is_empty() || hardware {
+                continue;
+            }
+            if group == wgpu::Backends::GL {
+                *gate = GL.enter();
+            }
+            found.extend(instance(backends).enumerate_adapters(backends).await);
+        }
+        found
     }
     #[cfg(target_arch = "wasm32")]
     {
+        let _ = (wanted, gate);
         let options = wgpu::RequestAdapterOptions::default();
-        instance
+        instance(wgpu::Backends::all())
             .request_adapter(&options)
             .await
             .into_iter()
@@ -171,8 +267,13 @@ impl GpuContext {
 
     /// [`GpuContext::new`] as a future, for the browser.
     pub async fn open(options: &GpuOptions) -> Result<Self> {
-        let instance = instance();
-        let mut found = find_adapters(&instance).await;
+        // Declared first, so it is released after everything below is
+        // dropped.
+        let mut gate = GateGuard::open();
+        let wanted = options
+            .api
+            .map_or(wgpu::Backends::all(), GraphicsApi::backends);
+        let mut found = find_adapters(wanted, &mut gate).await;
         found.sort_by_key(|a| rank(&a.get_info()));
         let names: Vec<String> = found
             .iter()
@@ -189,6 +290,9 @@ impl GpuContext {
                 })
             })?;
         let report = AdapterReport::of(&adapter);
+        // A GL adapter was found after find_adapters took the gate, which
+        // `gate` holds until the device is open and its pipelines built.
+        let gated = adapter.get_info().backend == wgpu::Backend::Gl;
         // The kernels' fixed needs: workgroups of up to 256 invocations and
         // 16 KiB of workgroup memory, what WebGPU guarantees everywhere (a
         // browser's adapter offers no more invocations than that).
@@ -230,14 +334,25 @@ impl GpuContext {
             .map_err(|e| Error::Gpu(format!("could not open {report}: {e}")))?;
         let pipelines = Pipelines::new(&device);
         Ok(GpuContext {
-            device,
-            queue,
-            pipelines,
+            device: ManuallyDrop::new(device),
+            queue: ManuallyDrop::new(queue),
+            pipelines: ManuallyDrop::new(pipelines),
             limits,
             options: options.clone(),
             timestamps: required_features.contains(wgpu::Features::TIMESTAMP_QUERY),
             report,
+            gated,
         })
+    }
+
+    /// Hold this while using the device: on GL, one thread at a time in
+    /// the whole process (see `gpu::gate`); elsewhere a no-op.
+    pub(crate) fn gate(&self) -> GateGuard {
+        if self.gated {
+            GL.enter()
+        } else {
+            GateGuard::open()
+        }
     }
 
     /// Whether kernels are timed by the GPU's own timestamps

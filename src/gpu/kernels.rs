@@ -237,6 +237,7 @@ impl GpuContext {
         out: &wgpu::Buffer,
         len: usize,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let steps = StepSlots::new(self, 1);
         steps.write(self, &[step]);
         let mut encoder = self.device.create_command_encoder(&Default::default());
@@ -261,6 +262,7 @@ impl GpuContext {
         n_in: usize,
         n_out: usize,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let w_aug: Vec<f32> = w[..n_in * n_out]
             .iter()
             .chain(bias.unwrap_or(&[]))
@@ -292,6 +294,7 @@ impl GpuContext {
     /// For benchmarks (native: it blocks while the GPU works).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn time_forward(&self, rows: usize, n_in: usize, n_out: usize, reps: usize) -> Result<f64> {
+        let _gate = self.gate();
         let a = self.storage_zeroed("a_in", rows * n_in)?;
         let b = self.storage_zeroed("w", (n_in + 1) * n_out)?;
         let c = self.storage_zeroed("out", rows * n_out)?;
@@ -388,6 +391,7 @@ impl GpuContext {
         n: usize,
         n_next: usize,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let dn = self.storage_from("d_next", &d_next[..rows * n_next])?;
         let wn = self.storage_from("w_next", &w_next[..n * n_next])?;
         let act = self.storage_from("a", &a[..rows * n])?;
@@ -427,6 +431,7 @@ impl GpuContext {
         n_out: usize,
         step: f32,
     ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let _gate = self.gate();
         let w_aug: Vec<f32> = w[..n_in * n_out]
             .iter()
             .chain(bias.unwrap_or(&[]))
@@ -474,6 +479,7 @@ impl GpuContext {
         rows: usize,
         n_out: usize,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let p = self.storage_from("y_hat", &y_hat[..rows * n_out])?;
         let t = self.storage_from("y", &y[..rows * n_out])?;
         let d = self.storage_zeroed("delta", rows * n_out)?;
@@ -501,6 +507,7 @@ impl GpuContext {
         rows: usize,
         n_out: usize,
     ) -> Result<f32> {
+        let _gate = self.gate();
         let p = self.storage_from("y_hat", &y_hat[..rows * n_out])?;
         let t = self.storage_from("y", &y[..rows * n_out])?;
         let out = self.storage_zeroed("loss", 1)?;
@@ -524,6 +531,7 @@ impl GpuContext {
         offset: usize,
         rows: usize,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let s = self.storage_from("src", src)?;
         let i = self.storage_from("idx", idx)?;
         let d = self.storage_zeroed("dst", rows * cols)?;
@@ -557,6 +565,7 @@ impl GpuContext {
         rows: usize,
         n_out: usize,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let zb = self.storage_from("z", &z[..rows * n_out])?;
         let out = self.storage_zeroed("y_hat", rows * n_out)?;
         let params = LayerParams {
@@ -588,6 +597,7 @@ impl GpuContext {
         n_out: usize,
         scale: f32,
     ) -> Result<Vec<f32>> {
+        let _gate = self.gate();
         let count = (n_in + has_bias as usize) * n_out;
         let a = self.storage_from("a_in", &a_in[..rows * n_in])?;
         let d = self.storage_from("delta", &delta[..rows * n_out])?;
@@ -629,6 +639,7 @@ impl GpuContext {
         second: &[f32],
         rule: &UpdateRule,
     ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+        let _gate = self.gate();
         let count = values.len();
         let all: Vec<f32> = values.iter().chain(first).chain(second).copied().collect();
         let p = self.storage_from("parameters", &all)?;

@@ -12,10 +12,11 @@
 
 mod buffers;
 mod context;
+mod gate;
 pub mod kernels;
 mod shaders;
 pub(crate) mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use context::adapters;
-pub use context::{AdapterReport, GpuContext, GpuOptions};
+pub use context::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
