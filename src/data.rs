@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
+use crate::memory;
 
 /// A CSV file read into numbers: column names from the header, one row per
 /// data line.
@@ -74,6 +75,7 @@ impl Table {
             if record.len() == 1 && record[0].is_empty() {
                 continue; // a blank line
             }
+            memory::reserve(&mut data, columns.len(), &format!("the values of {file}"))?;
             for (cell, name) in record.iter().zip(&columns) {
                 let value: f32 = cell.parse().map_err(|_| {
                     Error::Data(format!(
@@ -122,7 +124,9 @@ impl Table {
             .iter()
             .map(|n| self.column(n))
             .collect::<Result<Vec<_>>>()?;
-        let mut data = Vec::with_capacity(self.values.rows() * idx.len());
+        let count = self.values.rows().saturating_mul(idx.len());
+        let mut data =
+            memory::with_capacity(&format!("{} columns of {}", idx.len(), self.file), count)?;
         for r in 0..self.values.rows() {
             let row = self.values.row(r);
             data.extend(idx.iter().map(|&c| row[c]));
@@ -216,7 +220,8 @@ impl Standardizer {
                 got: x.cols(),
             });
         }
-        let mut out = x.as_slice().to_vec();
+        let mut out = memory::with_capacity("the standardised inputs", x.as_slice().len())?;
+        out.extend_from_slice(x.as_slice());
         for row in out.chunks_exact_mut(x.cols()) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
                 *v = (*v - m) / s;

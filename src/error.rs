@@ -87,6 +87,14 @@ pub enum Error {
     /// The update of step `step` made the loss NaN or infinite; the network
     /// is left as it was before that step.
     Diverged { step: usize, loss: f64 },
+    /// More memory than the machine has free: `what` needs `bytes` (`None`:
+    /// more than 2^64), `limit` is what was free (`None`: unknown, and the
+    /// allocation itself failed).
+    TooLarge {
+        what: String,
+        bytes: Option<u64>,
+        limit: Option<u64>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -170,6 +178,18 @@ impl fmt::Display for Error {
             Error::NoAdapter(msg) => write!(f, "no GPU to run on: {msg}"),
             Error::GpuLimit(msg) => write!(f, "too large for this GPU: {msg}"),
             Error::Gpu(msg) => write!(f, "GPU error: {msg}"),
+            Error::TooLarge { what, bytes, limit } => {
+                let human = crate::memory::human;
+                write!(f, "not enough memory for {what}: ")?;
+                match bytes {
+                    Some(b) => write!(f, "it needs {b} bytes ({})", human(*b))?,
+                    None => write!(f, "it needs more than 2^64 bytes")?,
+                }
+                match limit {
+                    Some(l) => write!(f, ", and this machine has {l} bytes ({}) free", human(*l)),
+                    None => write!(f, ", and allocating them failed"),
+                }
+            }
             Error::Diverged { step, loss } => write!(
                 f,
                 "training diverged at step {step}: its update made the loss {loss}; the network is left as it was before that step (try a smaller learning rate)"

@@ -36,6 +36,7 @@
 //! - [`notebook`]: the origin notebook's data and starting weights.
 //! - [`problems`]: small seeded problems (the spam neuron, two moons, ...).
 //! - [`error`]: [`Error`], every bad input as a value with a message.
+//! - [`memory`]: sizes checked against the memory the machine has free.
 
 pub mod activation;
 pub mod backend;
@@ -50,11 +51,13 @@ pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod matrix;
+pub mod memory;
 pub mod metrics;
 pub mod model_file;
 pub mod network;
 pub mod notebook;
 pub mod optimizer;
+mod plan;
 pub mod problems;
 mod random;
 pub mod train;
@@ -64,7 +67,7 @@ pub use backend::{Backend, Device};
 pub use batches::{BatchOrder, shuffled_order};
 pub use data::{Standardizer, Table};
 pub use error::{Error, Result};
-pub use gpu::{AdapterReport, GpuContext, GpuOptions};
+pub use gpu::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
 pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;

@@ -442,7 +442,7 @@ fn read_optimizer(
         },
         other => return Err(bad(&format!("unknown rule {other:?}"))),
     };
-    let mut state = OptimizerState::new(network, optimizer);
+    let mut state = OptimizerState::new(network, optimizer)?;
     state.steps = number("steps")? as u64;
     state.epochs = number("epochs")? as u64;
     let names = moment_names(optimizer);

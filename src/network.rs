@@ -10,6 +10,7 @@ use crate::init::Init;
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::matrix::Matrix;
+use crate::memory;
 use crate::optimizer::OptimizerState;
 use crate::random::Stream;
 use crate::train::{Progress, TrainConfig, TrainReport};
@@ -96,18 +97,31 @@ impl NetworkBuilder {
     /// bias. The same seed gives the same network on every machine and
     /// every run.
     pub fn build(self, seed: u64) -> Result<Network> {
+        // Sizes first, so an absurd width is an error naming the bytes it
+        // needs, not an allocation that aborts the process.
+        let mut shape = self.inputs.to_string();
+        let mut inputs = self.inputs;
+        let mut counts = Vec::with_capacity(self.layers.len());
+        for &(outputs, _, has_bias) in &self.layers {
+            shape += &format!("-{outputs}");
+            let weights = inputs.checked_mul(outputs);
+            let bias = if has_bias { outputs } else { 0 };
+            counts.push(weights.and_then(|w| w.checked_add(bias)));
+            inputs = outputs;
+        }
+        let what = format!("the weights and biases of a {shape} network");
+        let bytes = memory::total(counts.iter().map(|c| c.and_then(memory::bytes_of::<f32>)));
+        memory::check(&what, bytes)?;
+
         let mut rng = Stream::new(seed);
         let mut inputs = self.inputs;
         let mut layers = Vec::with_capacity(self.layers.len());
         for (outputs, activation, has_bias) in self.layers {
-            // Check sizes before drawing, so a zero or absurd width is an
-            // error, not a huge allocation.
-            let count = inputs
-                .checked_mul(outputs)
-                .ok_or_else(|| Error::Config(format!("a {inputs}x{outputs} layer is too large")))?;
+            let count = inputs * outputs; // checked above
             let init = self.init.for_activation(activation);
             let a = init.bound(inputs, outputs, activation);
-            let weights = (0..count).map(|_| a * rng.uniform_pm1()).collect();
+            let mut weights = memory::with_capacity(&what, count)?;
+            weights.extend((0..count).map(|_| a * rng.uniform_pm1()));
             let bias = has_bias.then(|| match init {
                 Init::Uniform => (0..outputs).map(|_| rng.uniform_pm1()).collect(),
                 _ => vec![0.0; outputs],
@@ -236,7 +250,7 @@ impl Network {
     /// Predictions for a batch: one row of outputs per row of inputs.
     pub fn predict(&self, inputs: &Matrix) -> Result<Matrix> {
         self.check_inputs(inputs)?;
-        Ok(cpu::predict(self, inputs))
+        cpu::predict(self, inputs)
     }
 
     /// Prediction for one sample.
@@ -276,7 +290,7 @@ impl Network {
         config: &TrainConfig,
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
-        let mut state = OptimizerState::new(self, config.optimizer);
+        let mut state = OptimizerState::new(self, config.optimizer)?;
         cpu::train(self, inputs, targets, config, &mut state, &mut on_progress)
     }
 
@@ -303,7 +317,7 @@ impl Network {
         config: &TrainConfig,
         on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
-        let mut state = OptimizerState::new(self, config.optimizer);
+        let mut state = OptimizerState::new(self, config.optimizer)?;
         self.resume_on(device, inputs, targets, config, &mut state, on_progress)
     }
 
@@ -320,7 +334,7 @@ impl Network {
     /// let config = TrainConfig::new().optimizer(Optimizer::adam()).epochs(5);
     /// let (mut a, mut b) = (Network::neuron(2, 3)?, Network::neuron(2, 3)?);
     /// a.train(&x, &y, &config.clone().epochs(10))?;
-    /// let (cpu, mut state) = (Device::new(Backend::Cpu)?, OptimizerState::new(&b, config.optimizer));
+    /// let (cpu, mut state) = (Device::new(Backend::Cpu)?, OptimizerState::new(&b, config.optimizer)?);
     /// b.resume_on(&cpu, &x, &y, &config, &mut state, |_| {})?;
     /// b.resume_on(&cpu, &x, &y, &config, &mut state, |_| {})?;
     /// assert_eq!(a, b);
@@ -390,7 +404,7 @@ impl Network {
         let config = TrainConfig::new().loss(loss);
         config.check(self)?;
         config.check_data(self, inputs, targets)?;
-        Ok(cpu::evaluate_loss(self, inputs, targets, &config))
+        cpu::evaluate_loss(self, inputs, targets, &config)
     }
 
     /// Gradients of the batch loss (`config.loss`, reduced by

@@ -22,6 +22,7 @@
 use std::f64::consts::PI;
 
 use crate::error::{Error, Result};
+use crate::memory;
 use crate::network::Network;
 use crate::train::{Reduction, TrainConfig};
 
@@ -223,22 +224,27 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
-    /// A fresh state (zeros, step 0) for `optimizer` on `net`.
-    pub fn new(net: &Network, optimizer: Optimizer) -> Self {
+    /// A fresh state (zeros, step 0) for `optimizer` on `net`; an error if
+    /// the machine has no room for it (Adam keeps two values per weight).
+    pub fn new(net: &Network, optimizer: Optimizer) -> Result<Self> {
         let sizes: Vec<usize> = net.layers().iter().map(|l| l.parameter_count()).collect();
-        let zeros = |used: bool| {
+        let what = format!("{}'s state for a {net} network", optimizer.name());
+        let per_moment = memory::total(sizes.iter().map(|&n| memory::bytes_of::<f32>(n)));
+        let bytes = per_moment.and_then(|b| b.checked_mul(optimizer.moments() as u64));
+        memory::check(&what, bytes)?;
+        let zeros = |used: bool| -> Result<Vec<Vec<f32>>> {
             if used {
-                sizes.iter().map(|&n| vec![0.0; n]).collect()
+                sizes.iter().map(|&n| memory::zeros(&what, n)).collect()
             } else {
-                Vec::new()
+                Ok(Vec::new())
             }
         };
-        OptimizerState {
+        Ok(OptimizerState {
             steps: 0,
             epochs: 0,
-            first: zeros(optimizer.moments() >= 1),
-            second: zeros(optimizer.moments() >= 2),
-        }
+            first: zeros(optimizer.moments() >= 1)?,
+            second: zeros(optimizer.moments() >= 2)?,
+        })
     }
 
     /// State vectors kept per value: 0, 1 (`first`) or 2 (`first`, `second`).

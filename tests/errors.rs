@@ -308,7 +308,7 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
         "targets for cross-entropy: row 2 sums to 0.5; each row must sum to 1",
     );
     // A resumed run whose state belongs to another optimizer.
-    let state = neurona::OptimizerState::new(&softmax, Optimizer::momentum(0.9));
+    let state = neurona::OptimizerState::new(&softmax, Optimizer::momentum(0.9)).unwrap();
     let adam = TrainConfig::new()
         .loss(Loss::CrossEntropy)
         .optimizer(Optimizer::adam());
@@ -328,4 +328,46 @@ fn divergence_names_the_step() {
         .unwrap();
     let cfg = TrainConfig::new().learning_rate(1e7).epochs(100);
     assert_message(net.train(&x, &y, &cfg), "training diverged at step");
+}
+
+#[test]
+fn counts_that_would_overflow_are_errors() {
+    use neurona::{Backend, Device, OptimizerState};
+    let (x, y) = notebook_data();
+    let mut net = notebook_network();
+    let too_many = TrainConfig::new().batch_size(1).epochs(usize::MAX);
+    assert_message(
+        net.train(&x, &y, &too_many),
+        "18446744073709551615 epochs of 4 steps are more steps than a run can count",
+    );
+    // Resuming a run whose step count is near the end of u64.
+    let cpu = Device::new(Backend::Cpu).unwrap();
+    let mut state = OptimizerState::new(&net, too_many.optimizer).unwrap();
+    state.steps = u64::MAX - 2;
+    let before = net.clone();
+    assert_message(
+        net.resume_on(
+            &cpu,
+            &x,
+            &y,
+            &TrainConfig::new().epochs(3),
+            &mut state,
+            |_| {},
+        ),
+        "resuming after 18446744073709551613 steps, 3 more steps would count past 2^64 - 1",
+    );
+    assert_eq!(net, before);
+    // Widths whose weights overflow, or are beyond any machine.
+    assert_message(
+        Network::builder(1 << 40)
+            .layer(1 << 40, Activation::Relu)
+            .build(1),
+        "not enough memory for the weights and biases of a 1099511627776-1099511627776 network: it needs more than 2^64 bytes",
+    );
+    assert_message(
+        Network::builder(4)
+            .layer(99_999_999_999, Activation::Relu)
+            .build(1),
+        "it needs 1999999999980 bytes (1.8 TiB)",
+    );
 }

@@ -128,7 +128,7 @@ fn resuming_on_the_cpu_gives_the_uninterrupted_run() {
         let mut whole = net.clone();
         whole.train(&x, &y, &cfg.clone().epochs(6)).unwrap();
         let mut parts = net.clone();
-        let mut state = OptimizerState::new(&parts, optimizer);
+        let mut state = OptimizerState::new(&parts, optimizer).unwrap();
         let cpu = neurona::Device::new(neurona::Backend::Cpu).unwrap();
         let first = parts
             .resume_on(&cpu, &x, &y, &cfg, &mut state, |_| {})

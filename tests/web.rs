@@ -255,12 +255,12 @@ async fn a_short_training_run_matches_the_cpu() {
         .epochs(5);
     let cpu_device = Device::open(Backend::Cpu).await.unwrap();
     let (mut on_cpu, mut on_gpu) = (net.clone(), net.clone());
-    let mut state = OptimizerState::new(&net, cfg.optimizer);
+    let mut state = OptimizerState::new(&net, cfg.optimizer).unwrap();
     on_cpu
         .resume_on_async(&cpu_device, &x, &y, &cfg, &mut state, |_| {})
         .await
         .unwrap();
-    let mut state = OptimizerState::new(&net, cfg.optimizer);
+    let mut state = OptimizerState::new(&net, cfg.optimizer).unwrap();
     on_gpu
         .resume_on_async(&device, &x, &y, &cfg, &mut state, |_| {})
         .await

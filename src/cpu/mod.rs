@@ -25,6 +25,7 @@ use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::matrix::Matrix;
+use crate::memory;
 use crate::network::{Gradient, Network};
 use crate::optimizer::OptimizerState;
 use crate::train::{Progress, TrainConfig, TrainReport};
@@ -41,22 +42,44 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn new(layers: &[Layer], rows: usize, with_grads: bool) -> Self {
+    /// Buffers for batches of `rows` rows; an error naming the bytes when
+    /// the machine cannot hold them.
+    fn new(layers: &[Layer], rows: usize, with_grads: bool) -> Result<Self> {
         let outputs = layers.last().map_or(0, |l| l.outputs);
-        Workspace {
+        let per_row = |n: usize| rows.checked_mul(n).and_then(memory::bytes_of::<f32>);
+        let bytes = memory::total(
+            layers
+                .iter()
+                .flat_map(|l| [per_row(l.outputs), per_row(l.outputs)])
+                .chain([per_row(outputs)])
+                .chain(layers.iter().map(|l| {
+                    let grads = if with_grads { l.parameter_count() } else { 0 };
+                    memory::bytes_of::<f32>(grads)
+                })),
+        );
+        let what = format!("the activations and deltas of {rows} rows");
+        memory::check(&what, bytes)?;
+        let zeros = |n: usize| memory::zeros(&what, n);
+        Ok(Workspace {
             rows,
-            acts: layers.iter().map(|l| vec![0.0; rows * l.outputs]).collect(),
-            deltas: layers.iter().map(|l| vec![0.0; rows * l.outputs]).collect(),
-            logits: vec![0.0; rows * outputs],
+            acts: layers
+                .iter()
+                .map(|l| zeros(rows * l.outputs))
+                .collect::<Result<_>>()?,
+            deltas: layers
+                .iter()
+                .map(|l| zeros(rows * l.outputs))
+                .collect::<Result<_>>()?,
+            logits: zeros(rows * outputs)?,
             grads: if with_grads {
                 layers
                     .iter()
-                    .map(|l| vec![0.0; l.parameter_count()])
-                    .collect()
+                    .map(|l| zeros(l.parameter_count()))
+                    .collect::<Result<_>>()?
             } else {
                 Vec::new()
             },
-        }
+        })
     }
 }
 
@@ -199,26 +222,40 @@ fn apply_update(
     }
 }
 
-/// Predictions for every row of `x` (already checked against the network).
-pub(crate) fn predict(net: &Network, x: &Matrix) -> Matrix {
-    let rows = x.rows();
-    let mut ws = Workspace::new(net.layers(), rows, false);
-    forward(
-        net.layers(),
-        x.as_slice(),
-        rows,
-        &mut ws.acts,
-        &mut ws.logits,
-        false,
-    );
-    let out = ws.acts.pop().unwrap_or_default();
-    Matrix::new(rows, net.outputs(), out).expect("forward output has rows x outputs values")
+/// Rows a prediction or evaluation handles at a time, so its buffers stay
+/// small whatever the data set's size.
+const CHUNK_ROWS: usize = 4096;
+
+/// Predictions for every row of `x` (already checked against the network),
+/// in chunks of [`CHUNK_ROWS`] rows.
+pub(crate) fn predict(net: &Network, x: &Matrix) -> Result<Matrix> {
+    let (rows, n_in, n_out) = (x.rows(), x.cols(), net.outputs());
+    let what = format!("the predictions for {rows} rows");
+    let mut out = memory::with_capacity(&what, rows.saturating_mul(n_out))?;
+    let mut ws = Workspace::new(net.layers(), rows.min(CHUNK_ROWS), false)?;
+    for (s, e) in batch_ranges(rows, ws.rows) {
+        forward(
+            net.layers(),
+            &x.as_slice()[s * n_in..e * n_in],
+            e - s,
+            &mut ws.acts,
+            &mut ws.logits,
+            false,
+        );
+        out.extend_from_slice(&ws.acts[net.layers().len() - 1][..(e - s) * n_out]);
+    }
+    Matrix::new(rows, n_out, out)
 }
 
 /// Mean loss of `net` over every row of `x`, in batches of up to 4,096.
-pub(crate) fn evaluate_loss(net: &Network, x: &Matrix, y: &Matrix, config: &TrainConfig) -> f64 {
-    let mut ws = Workspace::new(net.layers(), x.rows().min(4096), false);
-    mean_loss(net.layers(), x, y, config, &mut ws)
+pub(crate) fn evaluate_loss(
+    net: &Network,
+    x: &Matrix,
+    y: &Matrix,
+    config: &TrainConfig,
+) -> Result<f64> {
+    let mut ws = Workspace::new(net.layers(), x.rows().min(CHUNK_ROWS), false)?;
+    Ok(mean_loss(net.layers(), x, y, config, &mut ws))
 }
 
 /// Mean loss over all rows, in chunks of `ws.rows` rows.
@@ -350,7 +387,7 @@ pub(crate) fn train(
     config.check_run(net, x, y, state)?;
 
     let batch = config.batch_rows(x.rows());
-    let mut ws = Workspace::new(net.layers(), batch, !config.fused_sgd());
+    let mut ws = Workspace::new(net.layers(), batch, !config.fused_sgd())?;
     // Kept to roll a diverged run back: runs are deterministic, so
     // replaying from here reproduces any earlier step exactly. One copy a
     // run, not one a step.
@@ -422,7 +459,7 @@ pub(crate) fn gradients(
     config.check_data(net, x, y)?;
     let rows = x.rows();
     let layers = net.layers();
-    let mut ws = Workspace::new(layers, rows, false);
+    let mut ws = Workspace::new(layers, rows, false)?;
     let logits = config.loss.uses_logits();
     forward(
         layers,

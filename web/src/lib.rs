@@ -236,7 +236,7 @@ impl Trainer {
         if batch > 0 {
             config = config.batch_size(batch);
         }
-        let state = OptimizerState::new(&net, optimizer);
+        let state = OptimizerState::new(&net, optimizer).map_err(js)?;
         let trainer = Trainer {
             two_d: inputs.cols() == 2,
             classification: binary || outputs > 1,
