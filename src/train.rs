@@ -223,7 +223,28 @@ impl TrainConfig {
 
     /// Rows per step on a data set of `rows` rows.
     pub(crate) fn batch_rows(&self, rows: usize) -> usize {
-        self.batch_size.unwrap_or(rows).min(rows)
+        self.batch_size.unwrap_or(rows).min(rows).max(1)
+    }
+
+    /// The steps a run of these settings takes on `rows` rows: `epochs`
+    /// times the batches of an epoch, counted exactly; an error when that
+    /// is more than 2^64 − 1.
+    ///
+    /// ```
+    /// use neurona::TrainConfig;
+    /// let config = TrainConfig::new().batch_size(32).epochs(10);
+    /// assert_eq!(config.steps(100)?, 40);
+    /// assert!(TrainConfig::new().batch_size(1).epochs(usize::MAX).steps(2).is_err());
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn steps(&self, rows: usize) -> Result<u64> {
+        let per_epoch = rows.div_ceil(self.batch_rows(rows)) as u64;
+        (self.epochs as u64).checked_mul(per_epoch).ok_or_else(|| {
+            Error::Config(format!(
+                "{} epochs of {per_epoch} steps are more steps than a run can count (2^64 - 1)",
+                self.epochs
+            ))
+        })
     }
 
     /// Everything a run checks before its first step, on either path: the
@@ -237,7 +258,19 @@ impl TrainConfig {
     ) -> Result<()> {
         self.check(net)?;
         self.check_data(net, inputs, targets)?;
-        state.check(net, self.optimizer)
+        state.check(net, self.optimizer)?;
+        // Step and epoch numbers count on over resumed runs: they must not
+        // wrap.
+        let steps = self.steps(inputs.rows())?;
+        let resumed = |what: &str, done: u64, more: u64| {
+            done.checked_add(more).map(|_| ()).ok_or_else(|| {
+                Error::Config(format!(
+                    "resuming after {done} {what}, {more} more {what} would count past 2^64 - 1"
+                ))
+            })
+        };
+        resumed("steps", state.steps, steps)?;
+        resumed("epochs", state.epochs, self.epochs as u64)
     }
 
     /// Check the settings against the network, without data.

@@ -782,3 +782,141 @@ fn bad_learning_settings_fail_with_clear_messages() {
         assert_fails(&neurona(&args), want, &save);
     }
 }
+
+/// Sizes no machine holds are one error naming what, the bytes and the
+/// limit, never an abort (SIGABRT: exit code None).
+#[test]
+fn networks_too_large_for_memory_are_an_error_not_an_abort() {
+    let dir = Dir::new();
+    let data = dir.file("d.csv", &binary_csv());
+    for (layers, what) in [
+        (
+            "99999999999,1",
+            "the weights and biases of a 3-99999999999-1 network",
+        ),
+        (
+            "200000,200000,1",
+            "the weights and biases of a 3-200000-200000-1 network",
+        ),
+        ("16,99999999999", "one-hot targets"),
+    ] {
+        for backend in ["cpu", "auto"] {
+            let out = neurona(&[
+                "train",
+                "--data",
+                &data,
+                "--target",
+                "y",
+                "--layers",
+                layers,
+                "--backend",
+                backend,
+            ]);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "--layers {layers}: {err}");
+            assert!(
+                err.contains(&format!("not enough memory for {what}: it needs ")),
+                "--layers {layers}: {err}"
+            );
+            assert!(err.contains(" bytes ("), "{err}");
+            assert_eq!(err.lines().count(), 1, "one line: {err}");
+        }
+    }
+}
+
+/// Step counts are exact or an error, never wrapped.
+#[test]
+fn step_counts_never_overflow() {
+    let dir = Dir::new();
+    let data = dir.file("d.csv", &binary_csv());
+    // 200 rows in batches of 32: 7 steps an epoch, so 2^62 epochs are more
+    // steps than 2^64.
+    let out = neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--epochs",
+        "4611686018427387904",
+        "--backend",
+        "cpu",
+    ]);
+    assert_fails(
+        &out,
+        "4611686018427387904 epochs of 7 steps are more steps than a run can count",
+        &dir.path("none"),
+    );
+    // One step an epoch: 2^64 − 1 steps is a long run, counted exactly. A
+    // learning rate of 1e30 makes it diverge at once, after the plan is
+    // printed.
+    for backend in ["cpu", "gpu"] {
+        let out = neurona(&[
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "y",
+            "--epochs",
+            "18446744073709551615",
+            "--batch",
+            "0",
+            "--output-activation",
+            "identity",
+            "--lr",
+            "1e30",
+            "--backend",
+            backend,
+        ]);
+        let stdout = text(&out.stdout);
+        if backend == "gpu" && !stdout.contains("device: GPU") {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but no GPU adapter"
+            );
+            eprintln!("!!! skipped the GPU half: {}", text(&out.stderr));
+            continue;
+        }
+        assert!(
+            stdout.contains("(18446744073709551615 steps)"),
+            "{backend}: {stdout}"
+        );
+        assert!(
+            text(&out.stderr).contains("training diverged at step"),
+            "{backend}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// Without a desktop session (no XDG_RUNTIME_DIR, as on servers and in
+/// CI), the graphics drivers' own complaints stay off stderr.
+#[test]
+fn stderr_holds_only_neuronas_own_words() {
+    let dir = Dir::new();
+    let data = dir.file("d.csv", &binary_csv());
+    let quiet = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_neurona"))
+            .args(args)
+            .env_remove("NEURONA_BACKEND")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("NODEVICE_SELECT")
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        let err = text(&out.stderr);
+        assert!(err.is_empty(), "{args:?} printed on stderr: {err}");
+    };
+    quiet(&["info"]);
+    quiet(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--backend",
+        "auto",
+    ]);
+}

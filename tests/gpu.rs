@@ -424,12 +424,12 @@ fn resuming_on_the_gpu_gives_the_uninterrupted_run() {
         .order(BatchOrder::Shuffled { seed: 5 })
         .epochs(6);
     let mut whole = net.clone();
-    let mut whole_state = OptimizerState::new(&whole, cfg.optimizer);
+    let mut whole_state = OptimizerState::new(&whole, cfg.optimizer).unwrap();
     whole
         .resume_on(device, &x, &y, &cfg, &mut whole_state, |_| {})
         .unwrap();
     let mut parts = net.clone();
-    let mut state = OptimizerState::new(&parts, cfg.optimizer);
+    let mut state = OptimizerState::new(&parts, cfg.optimizer).unwrap();
     let half = cfg.clone().epochs(3);
     parts
         .resume_on(device, &x, &y, &half, &mut state, |_| {})
@@ -793,7 +793,7 @@ fn divergence_under_an_optimizer_rolls_back_weights_and_state() {
     let mut results = Vec::new();
     for d in [&cpu, device] {
         let mut net = start.clone();
-        let mut state = OptimizerState::new(&net, cfg.optimizer);
+        let mut state = OptimizerState::new(&net, cfg.optimizer).unwrap();
         let err = net
             .resume_on(d, &x, &y, &cfg, &mut state, |_| {})
             .unwrap_err();
@@ -802,7 +802,7 @@ fn divergence_under_an_optimizer_rolls_back_weights_and_state() {
         };
         // Replaying exactly `step` steps gives the same network and state.
         let mut replay = start.clone();
-        let mut replay_state = OptimizerState::new(&replay, cfg.optimizer);
+        let mut replay_state = OptimizerState::new(&replay, cfg.optimizer).unwrap();
         replay
             .resume_on(
                 d,
@@ -840,4 +840,97 @@ fn kernels_are_timed_by_gpu_timestamps_where_the_adapter_has_them() {
         seconds.is_finite() && seconds > 0.0,
         "time_forward gave {seconds}"
     );
+}
+
+/// A device on GL (Mesa's llvmpipe through EGL on a machine without a GPU),
+/// where wgpu guards the driver's one context with a lock that panics after
+/// 6 seconds: what a fresh machine without a Vulkan driver has.
+fn gl_options() -> GpuOptions {
+    GpuOptions {
+        allow_software: true,
+        api: Some(neurona::GraphicsApi::Gl),
+        ..Default::default()
+    }
+}
+
+fn gl() -> Option<&'static Device> {
+    static DEVICE: OnceLock<Option<Device>> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| match Device::gpu(&gl_options()) {
+            Ok(d) => {
+                announce(&format!("GL tests run on {d}"));
+                Some(d)
+            }
+            Err(e) => {
+                announce(&format!("!!! GL tests SKIPPED, they did not run: {e}"));
+                None
+            }
+        })
+        .as_ref()
+        .or_else(|| {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but no GL adapter (Mesa's libegl1 and libgl1-mesa-dri give one)"
+            );
+            None
+        })
+}
+
+/// Forward products and a short run on `device`: GPU work that compiles
+/// pipelines and waits for the device.
+fn some_gpu_work(device: &Device) {
+    let ctx = device.gpu_context().expect("a GPU device");
+    let (rows, n_in, n_out) = (37, 53, 29);
+    let x = random_matrix(1, rows, n_in, -1.0, 1.0);
+    let w = random_matrix(2, n_in, n_out, -1.0, 1.0);
+    let mut want = vec![0.0; rows * n_out];
+    cpu::matmul_bias_act(&x, &w, None, Activation::Tanh, &mut want, rows, n_in, n_out);
+    let got =
+        block_on(ctx.matmul_bias_act(&x, &w, None, Activation::Tanh, rows, n_in, n_out)).unwrap();
+    assert_close("forward from a thread", &got, &widen(&want), ATOL, RTOL);
+    let (net, x, y, cfg) = deep();
+    let mut on_gpu = net.clone();
+    on_gpu.train_on(device, &x, &y, &cfg, |_| {}).unwrap();
+    assert!(!same_bits(&on_gpu, &net), "training changed nothing");
+}
+
+#[test]
+fn threads_sharing_a_device_and_second_devices_never_panic() {
+    // Each adapter kind this machine has: the default GPU device, and GL.
+    let devices: Vec<(&'static Device, GpuOptions)> = [
+        gpu().map(|d| {
+            (
+                d,
+                GpuOptions {
+                    allow_software: true,
+                    ..Default::default()
+                },
+            )
+        }),
+        gl().map(|d| (d, gl_options())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for (shared, options) in devices {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|i| {
+                    let options = options.clone();
+                    s.spawn(move || {
+                        if i % 2 == 0 {
+                            some_gpu_work(shared);
+                        } else {
+                            // A second device on the same adapter.
+                            let own = Device::gpu(&options).expect("a second device");
+                            some_gpu_work(&own);
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().expect("a thread using the GPU panicked");
+            }
+        });
+    }
 }

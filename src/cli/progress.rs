@@ -11,12 +11,12 @@ pub struct Bar {
     start: Instant,
     shown: bool,
     /// The first step's number (a resumed run counts on from earlier ones).
-    first: usize,
+    first: u64,
 }
 
 impl Bar {
-    pub fn new(steps: usize, first: usize) -> Bar {
-        let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
+    pub fn new(steps: u64, first: u64) -> Bar {
+        let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {eta} left")
                 .expect("a valid template"),
@@ -30,7 +30,8 @@ impl Bar {
     }
 
     pub fn update(&mut self, p: &Progress) {
-        self.bar.set_position((p.step - self.first) as u64);
+        self.bar
+            .set_position((p.step as u64).saturating_sub(self.first));
         self.bar.set_message(format!("loss {:.5}", p.loss));
         if !self.shown && self.start.elapsed() > Duration::from_secs(1) {
             // stderr() draws only on a terminal.

@@ -10,12 +10,13 @@ use super::args::{OptimizerArg, TrainArgs};
 use super::progress::Bar;
 
 /// Rows `rows` of `m`.
-fn take(m: &Matrix, rows: &[u32]) -> Matrix {
-    let mut data = Vec::with_capacity(rows.len() * m.cols());
+fn take(m: &Matrix, rows: &[u32]) -> Result<Matrix> {
+    let mut data =
+        neurona::memory::with_capacity("a copy of the data's rows", rows.len() * m.cols())?;
     for &r in rows {
         data.extend_from_slice(m.row(r as usize));
     }
-    Matrix::new(rows.len(), m.cols(), data).expect("rows x cols values")
+    Matrix::new(rows.len(), m.cols(), data)
 }
 
 /// The target column as the network's targets: the values themselves for
@@ -29,7 +30,7 @@ fn targets(table: &Table, column: usize, k: usize) -> Result<Matrix> {
     if k == 1 {
         return Matrix::new(values.len(), 1, values);
     }
-    let mut one_hot = vec![0.0; values.len() * k];
+    let mut one_hot = neurona::memory::zeros("one-hot targets", values.len().saturating_mul(k))?;
     for (r, &v) in values.iter().enumerate() {
         if v.fract() != 0.0 || v < 0.0 || v >= k as f32 {
             let what = if v.fract() != 0.0 || v < 0.0 {
@@ -81,12 +82,16 @@ fn schedule(text: &str, steps_per_epoch: usize, total_epochs: u64) -> Result<Sch
         ))
     };
     let parts: Vec<&str> = text.split(':').collect();
+    let in_steps = |epochs: u64| -> Result<usize> {
+        (epochs as usize).checked_mul(steps_per_epoch).ok_or_else(|| {
+            Error::Config(format!(
+                "--schedule {text:?}: {epochs} epochs of {steps_per_epoch} steps are more steps than a run can count"
+            ))
+        })
+    };
     let epochs = |s: &str| -> Result<usize> {
-        s.parse::<usize>()
-            .ok()
-            .filter(|e| *e > 0)
-            .map(|e| e * steps_per_epoch)
-            .ok_or_else(bad)
+        let e = s.parse::<u64>().ok().filter(|e| *e > 0).ok_or_else(bad)?;
+        in_steps(e)
     };
     Ok(match parts[..] {
         ["constant"] => Schedule::Constant,
@@ -95,7 +100,7 @@ fn schedule(text: &str, steps_per_epoch: usize, total_epochs: u64) -> Result<Sch
             factor: factor.parse().map_err(|_| bad())?,
         },
         ["cosine"] => Schedule::Cosine {
-            steps: (total_epochs as usize * steps_per_epoch).max(1),
+            steps: in_steps(total_epochs)?.max(1),
             floor: 0.0,
         },
         ["cosine", e] => Schedule::Cosine {
@@ -192,8 +197,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let classes = (outputs > 1).then_some(outputs);
 
     let (train_rows, test_rows) = split(table.values.rows(), args.test_split, args.seed)?;
-    let (mut x_train, y_train) = (take(&inputs, &train_rows), take(&y_all, &train_rows));
-    let (mut x_test, y_test) = (take(&inputs, &test_rows), take(&y_all, &test_rows));
+    let (mut x_train, y_train) = (take(&inputs, &train_rows)?, take(&y_all, &train_rows)?);
+    let (mut x_test, y_test) = (take(&inputs, &test_rows)?, take(&y_all, &test_rows)?);
     let standardizer = args.standardize.then(|| Standardizer::fit(&x_train));
     if let Some(s) = &standardizer {
         x_train = s.apply(&x_train)?;
@@ -241,7 +246,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // A file saved with --save-optimizer resumes its run when the rule is
     // the same; otherwise training starts a fresh state.
     let mut resumed = None;
-    let mut state = OptimizerState::new(&net, optimizer);
+    let mut state = OptimizerState::new(&net, optimizer)?;
     if let Some(path) = &args.init
         && let Some((saved, saved_state)) = model_file::read_optimizer_state(path, &net)?
     {
@@ -271,11 +276,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         rows
     };
     let steps_per_epoch = rows.div_ceil(batch);
-    let steps = args.epochs * steps_per_epoch;
     let schedule = schedule(
         &args.schedule,
         steps_per_epoch,
-        state.epochs + args.epochs as u64,
+        state.epochs.saturating_add(args.epochs as u64),
     )?;
     let mut config = TrainConfig::new()
         .learning_rate(lr)
@@ -288,7 +292,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.batch > 0 {
         config = config.batch_size(args.batch);
     }
-    config = config.report_every((steps / 200).max(1));
+    let steps = config.steps(rows)?;
+    config = config.report_every((steps / 200).max(1) as usize);
 
     let device = super::open_device(args.backend.map(Into::into))?;
     println!(
@@ -325,7 +330,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     );
 
-    let mut bar = Bar::new(steps, state.steps as usize);
+    let mut bar = Bar::new(steps, state.steps);
     let report = net.resume_on(&device, &x_train, &y_train, &config, &mut state, |p| {
         bar.update(p)
     });

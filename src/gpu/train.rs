@@ -16,7 +16,7 @@
 // std::time::Instant panics in a browser; web-time measures with performance.now() there.
 use web_time::Instant;
 
-use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
+use crate::batches::{BatchOrder, shuffled_order};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::gpu::kernels::{
@@ -30,6 +30,7 @@ use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
+use crate::plan::{PlannedStep, StepPlan};
 use crate::train::{Progress, TrainConfig, TrainReport};
 
 /// Most steps recorded into one submit.
@@ -39,16 +40,6 @@ const MAX_STEPS_PER_SUBMIT: usize = 1024;
 const FLOP_PER_SUBMIT: f64 = 1e11;
 /// Row indices the index buffer holds at most for shuffled epochs (64 MiB).
 const MAX_SHUFFLED_INDICES: usize = 1 << 24;
-
-/// One planned step: its number `t` over all runs, its epoch (also counted
-/// over all runs), and which rows of the epoch's order.
-#[derive(Debug, Clone, Copy)]
-struct PlannedStep {
-    t: u64,
-    epoch: usize,
-    start: usize,
-    rows: usize,
-}
 
 /// Loop iterations with run-time bounds one invocation of train_small.wgsl
 /// may run in one dispatch: half of llvmpipe's limit (about 65,535), which
@@ -469,11 +460,13 @@ impl<'a> Run<'a> {
     ) -> Result<Vec<f32>> {
         let ctx = self.ctx;
         let first_epoch = plan.first().map_or(0, |s| s.epoch);
+        // Epochs of one submit, as a region of the index buffer.
+        let region = |epoch: u64| (epoch - first_epoch) as usize;
         if train && let BatchOrder::Shuffled { seed } = self.order {
             let last_epoch = plan.last().map_or(0, |s| s.epoch);
             for e in first_epoch..=last_epoch {
-                let order = shuffled_order(self.n, seed, e as u64);
-                let at = 4 * (self.n * (1 + e - first_epoch)) as u64;
+                let order = shuffled_order(self.n, seed, e);
+                let at = 4 * (self.n * (1 + region(e))) as u64;
                 ctx.queue
                     .write_buffer(&self.index, at, bytemuck::cast_slice(&order));
             }
@@ -483,7 +476,7 @@ impl<'a> Run<'a> {
             .enumerate()
             .map(|(i, s)| {
                 let region = match self.order {
-                    BatchOrder::Shuffled { .. } if train => 1 + s.epoch - first_epoch,
+                    BatchOrder::Shuffled { .. } if train => 1 + region(s.epoch),
                     _ => 0,
                 };
                 let rates = config.rates(s.t, s.rows);
@@ -589,14 +582,7 @@ impl<'a> Run<'a> {
 
     /// Mean loss over the whole data set, in batches, in file order.
     async fn mean_loss(&self, config: &TrainConfig) -> Result<f64> {
-        let plan: Vec<PlannedStep> = batch_ranges(self.n, self.batch)
-            .map(|(s, e)| PlannedStep {
-                t: 0,
-                epoch: 0,
-                start: s,
-                rows: e - s,
-            })
-            .collect();
+        let plan = StepPlan::chunks(self.n, self.batch);
         let mut total = 0.0;
         for chunk in plan.chunks(self.steps.capacity) {
             total += self
@@ -656,23 +642,33 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Split `plan` into submits: at most `capacity` steps and, when
-    /// shuffled, at most `epoch_slots` epochs each.
-    fn submits<'p>(&self, plan: &'p [PlannedStep]) -> Vec<&'p [PlannedStep]> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        while start < plan.len() {
-            let mut end = start + 1;
-            while end < plan.len()
-                && end - start < self.steps.capacity
-                && (self.epoch_slots == 0 || plan[end].epoch - plan[start].epoch < self.epoch_slots)
-            {
-                end += 1;
+    /// Steps `from..to` of `plan` in submits: at most `capacity` steps and,
+    /// when shuffled, at most `epoch_slots` epochs each.
+    fn submits(
+        &self,
+        plan: StepPlan,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Vec<PlannedStep>> {
+        let (capacity, epoch_slots) = (self.steps.capacity, self.epoch_slots as u64);
+        let mut next = from;
+        std::iter::from_fn(move || {
+            if next >= to {
+                return None;
             }
-            out.push(&plan[start..end]);
-            start = end;
-        }
-        out
+            let first = plan.step(next);
+            let mut chunk = vec![first];
+            next += 1;
+            while next < to && chunk.len() < capacity {
+                let s = plan.step(next);
+                if epoch_slots > 0 && s.epoch - first.epoch >= epoch_slots {
+                    break;
+                }
+                chunk.push(s);
+                next += 1;
+            }
+            Some(chunk)
+        })
     }
 }
 
@@ -709,6 +705,8 @@ pub(crate) async fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainReport> {
     let start_time = Instant::now();
+    // Before the run's buffers, so they are dropped under it (GL).
+    let _gate = ctx.gate();
     config.check_run(net, x, y, state)?;
     let n = x.rows();
     let batch = config.batch_rows(n);
@@ -716,34 +714,21 @@ pub(crate) async fn train(
         ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
     let run = Run::new(ctx, net, x, y, config, state, per_submit)?;
 
-    let first_epoch = state.epochs as usize;
-    let mut plan: Vec<PlannedStep> = (first_epoch..first_epoch + config.epochs)
-        .flat_map(|epoch| {
-            batch_ranges(n, batch).map(move |(s, e)| PlannedStep {
-                t: 0,
-                epoch,
-                start: s,
-                rows: e - s,
-            })
-        })
-        .collect();
-    for (i, s) in plan.iter_mut().enumerate() {
-        s.t = state.steps + i as u64;
-    }
+    let plan = StepPlan::new(config, n, state)?;
     let mut history = Vec::new();
     let mut diverged = None;
-    'outer: for chunk in run.submits(&plan) {
-        let sums = run.submit(chunk, config, true).await?;
+    'outer: for chunk in run.submits(plan, 0, plan.len()) {
+        let sums = run.submit(&chunk, config, true).await?;
         for (s, sum) in chunk.iter().zip(sums) {
             let loss = sum as f64 / s.rows as f64;
             if !loss.is_finite() {
-                diverged = Some(((s.t - state.steps) as usize, loss));
+                diverged = Some((s.t - state.steps, loss));
                 break 'outer;
             }
             if config.report_every > 0 && s.t.is_multiple_of(config.report_every as u64) {
                 let p = Progress {
                     step: s.t as usize,
-                    epoch: s.epoch,
+                    epoch: s.epoch as usize,
                     loss,
                 };
                 on_progress(&p);
@@ -764,24 +749,23 @@ pub(crate) async fn train(
         // it was before that update, bit for bit.
         let broken = step.saturating_sub(1);
         run.upload_weights(net.layers(), state);
-        for chunk in run.submits(&plan[..broken]) {
-            run.submit(chunk, config, true).await?;
+        for chunk in run.submits(plan, 0, broken) {
+            run.submit(&chunk, config, true).await?;
         }
         run.download_weights(net.layers_mut(), state).await?;
-        let done_epochs = broken / n.div_ceil(batch);
-        state.steps += broken as u64;
-        state.epochs += done_epochs as u64;
+        state.steps += broken;
+        state.epochs = plan.epochs_after(broken);
         return Err(Error::Diverged {
             step: state.steps as usize,
             loss,
         });
     }
     run.download_weights(net.layers_mut(), state).await?;
-    state.steps += plan.len() as u64;
-    state.epochs += config.epochs as u64;
+    state.steps += plan.len();
+    state.epochs = plan.epochs_after(plan.len());
     Ok(TrainReport {
         history,
-        steps: plan.len(),
+        steps: plan.len() as usize,
         final_loss,
         elapsed: start_time.elapsed(),
     })

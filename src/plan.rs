@@ -1,0 +1,107 @@
+//! The steps of a training run, planned without being listed: step `i` of
+//! a run is computed when it is needed, so a run of 2^64 − 1 steps costs no
+//! memory up front, and both backends number steps and epochs the same way.
+
+use crate::batches::batch_ranges;
+use crate::error::Result;
+use crate::optimizer::OptimizerState;
+use crate::train::TrainConfig;
+
+/// One step: its number `t` over all runs (Adam's `t − 1`, the schedule's
+/// step), its epoch (also counted over all runs), and which rows of the
+/// epoch's order it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlannedStep {
+    pub t: u64,
+    pub epoch: u64,
+    pub start: usize,
+    pub rows: usize,
+}
+
+/// The steps of one run: `config.epochs` epochs of `rows` rows in batches,
+/// counting on from `state`'s steps and epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StepPlan {
+    rows: usize,
+    batch: usize,
+    per_epoch: u64,
+    first_t: u64,
+    first_epoch: u64,
+    steps: u64,
+}
+
+impl StepPlan {
+    /// The plan of a run of `config` on `rows` rows from `state` (checked
+    /// by `TrainConfig::check_run`: its counts do not overflow).
+    pub(crate) fn new(config: &TrainConfig, rows: usize, state: &OptimizerState) -> Result<Self> {
+        let batch = config.batch_rows(rows);
+        Ok(StepPlan {
+            rows,
+            batch,
+            per_epoch: rows.div_ceil(batch) as u64,
+            first_t: state.steps,
+            first_epoch: state.epochs,
+            steps: config.steps(rows)?,
+        })
+    }
+
+    /// Steps in the run.
+    pub(crate) fn len(&self) -> u64 {
+        self.steps
+    }
+
+    /// Step `i` of the run (from 0).
+    pub(crate) fn step(&self, i: u64) -> PlannedStep {
+        let b = (i % self.per_epoch) as usize;
+        let start = b * self.batch;
+        PlannedStep {
+            t: self.first_t + i,
+            epoch: self.first_epoch + i / self.per_epoch,
+            start,
+            rows: self.batch.min(self.rows - start),
+        }
+    }
+
+    /// Epochs completed after the first `steps` steps of the run, counted
+    /// over all runs.
+    pub(crate) fn epochs_after(&self, steps: u64) -> u64 {
+        self.first_epoch + steps / self.per_epoch
+    }
+
+    /// The batches of one epoch over `rows` rows in batches of `batch`, as
+    /// steps numbered 0 (for evaluating a whole data set in chunks).
+    pub(crate) fn chunks(rows: usize, batch: usize) -> Vec<PlannedStep> {
+        batch_ranges(rows, batch.max(1))
+            .map(|(s, e)| PlannedStep {
+                t: 0,
+                epoch: 0,
+                start: s,
+                rows: e - s,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_follow_epochs_and_batches() {
+        let config = TrainConfig::new().batch_size(4).epochs(3);
+        let state = OptimizerState {
+            steps: 7,
+            epochs: 2,
+            ..Default::default()
+        };
+        let plan = StepPlan::new(&config, 10, &state).unwrap();
+        assert_eq!((plan.len(), plan.per_epoch, plan.batch), (9, 3, 4));
+        let s = plan.step(5);
+        assert_eq!((s.t, s.epoch, s.start, s.rows), (12, 3, 8, 2));
+        assert_eq!(plan.epochs_after(9), 5);
+        let huge = TrainConfig::new().full_batch().epochs(usize::MAX);
+        let plan = StepPlan::new(&huge, 10, &OptimizerState::default()).unwrap();
+        assert_eq!(plan.len(), u64::MAX);
+        assert_eq!(plan.step(u64::MAX - 1).epoch, u64::MAX - 1);
+    }
+}
