@@ -43,8 +43,10 @@ pub mod backend;
 pub mod batches;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod driver;
 pub mod error;
 pub mod gpu;
 pub mod init;
@@ -60,12 +62,13 @@ pub mod optimizer;
 mod plan;
 pub mod problems;
 mod random;
-pub mod train;
 
 pub use activation::{Activation, SigmoidDerivative};
 pub use backend::{Backend, Device};
 pub use batches::{BatchOrder, shuffled_order};
+pub use config::{Reduction, TrainConfig};
 pub use data::{Standardizer, Table};
+pub use driver::{Gradient, Progress, TrainReport};
 pub use error::{Error, Result};
 pub use gpu::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
 pub use init::Init;
@@ -74,9 +77,8 @@ pub use loss::Loss;
 pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, accuracy};
 pub use model_file::Model;
-pub use network::{Gradient, Network, NetworkBuilder};
+pub use network::{Network, NetworkBuilder};
 pub use optimizer::{Optimizer, OptimizerState, Schedule, UpdateRule};
-pub use train::{Progress, Reduction, TrainConfig, TrainReport};
 
 // The README's code blocks run as doctests.
 #[doc = include_str!("../README.md")]

@@ -1,19 +1,16 @@
-//! A [`Network`]: dense layers applied one after another.
+//! A [`Network`]: dense layers applied one after another, as data: its
+//! layers, shapes and how it prints. Running it (predicting, training,
+//! resuming, losses, gradients) is in [`crate::driver`].
 
 use std::fmt;
 
 use crate::activation::Activation;
-use crate::backend::Device;
-use crate::cpu;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layer::Layer;
-use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::memory;
-use crate::optimizer::OptimizerState;
 use crate::random::Stream;
-use crate::train::{Progress, TrainConfig, TrainReport};
 
 /// A fully-connected network: `A_0 = X`, `A_l = act_l(A_{l-1} . W_l + b_l)`.
 ///
@@ -39,16 +36,6 @@ use crate::train::{Progress, TrainConfig, TrainReport};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     layers: Vec<Layer>,
-}
-
-/// Gradient of the loss with respect to one layer's parameters, in the
-/// layer's own layout (see [`Network::gradients`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gradient {
-    /// `∂loss/∂W`, row-major `inputs x outputs`.
-    pub weights: Vec<f32>,
-    /// `∂loss/∂b`, if the layer has a bias.
-    pub bias: Option<Vec<f32>>,
 }
 
 /// Builds a [`Network`] layer by layer; see [`Network::builder`].
@@ -194,18 +181,6 @@ impl Network {
             .build(seed)
     }
 
-    /// The single output for one sample: `sigmoid(w . x + b)` for a neuron.
-    /// An error if the network has more than one output.
-    pub fn activate(&self, inputs: &[f32]) -> Result<f32> {
-        if self.outputs() != 1 {
-            return Err(Error::Config(format!(
-                "activate gives one value, but this network has {} outputs; use predict_one",
-                self.outputs()
-            )));
-        }
-        Ok(self.predict_one(inputs)?[0])
-    }
-
     /// The layers, first to last.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
@@ -245,180 +220,6 @@ impl Network {
             });
         }
         Ok(())
-    }
-
-    /// Predictions for a batch: one row of outputs per row of inputs.
-    pub fn predict(&self, inputs: &Matrix) -> Result<Matrix> {
-        self.check_inputs(inputs)?;
-        cpu::predict(self, inputs)
-    }
-
-    /// Prediction for one sample.
-    pub fn predict_one(&self, inputs: &[f32]) -> Result<Vec<f32>> {
-        let x = Matrix::new(1, inputs.len(), inputs.to_vec())?;
-        Ok(self.predict(&x)?.into_vec())
-    }
-
-    /// Train on the CPU with `config` (the update rule is in [`crate::train`]).
-    pub fn train(
-        &mut self,
-        inputs: &Matrix,
-        targets: &Matrix,
-        config: &TrainConfig,
-    ) -> Result<TrainReport> {
-        self.train_with(inputs, targets, config, |_| {})
-    }
-
-    /// Like [`Network::train`], calling `on_progress` every
-    /// `config.report_every` steps with the loss.
-    ///
-    /// ```
-    /// use neurona::{Matrix, Network, TrainConfig};
-    /// let mut neuron = Network::neuron(2, 7)?;
-    /// let x = Matrix::from_rows(&[[0., 1.], [1., 0.]])?;
-    /// let y = Matrix::from_rows(&[[1.], [0.]])?;
-    /// let config = TrainConfig::new().learning_rate(1.0).epochs(100).report_every(25);
-    /// let mut seen = Vec::new();
-    /// neuron.train_with(&x, &y, &config, |p| seen.push(p.step))?;
-    /// assert_eq!(seen, [0, 25, 50, 75]);
-    /// # Ok::<(), neurona::Error>(())
-    /// ```
-    pub fn train_with(
-        &mut self,
-        inputs: &Matrix,
-        targets: &Matrix,
-        config: &TrainConfig,
-        mut on_progress: impl FnMut(&Progress),
-    ) -> Result<TrainReport> {
-        let mut state = OptimizerState::new(self, config.optimizer)?;
-        cpu::train(self, inputs, targets, config, &mut state, &mut on_progress)
-    }
-
-    /// Train on `device` (the CPU, or a GPU with every buffer resident
-    /// there), calling `on_progress` every `config.report_every` steps. Both
-    /// compute the same rule (see [`crate::train`]); results agree to
-    /// rounding, and each is bit-identical from run to run.
-    ///
-    /// ```
-    /// use neurona::{Backend, Device, Matrix, Network, TrainConfig};
-    /// let device = Device::new(Backend::Cpu)?;
-    /// let mut neuron = Network::neuron(2, 7)?;
-    /// let x = Matrix::from_rows(&[[0., 1.], [1., 0.]])?;
-    /// let y = Matrix::from_rows(&[[1.], [0.]])?;
-    /// let report = neuron.train_on(&device, &x, &y, &TrainConfig::new().epochs(10), |_| {})?;
-    /// assert_eq!(report.steps, 10);
-    /// # Ok::<(), neurona::Error>(())
-    /// ```
-    pub fn train_on(
-        &mut self,
-        device: &Device,
-        inputs: &Matrix,
-        targets: &Matrix,
-        config: &TrainConfig,
-        on_progress: impl FnMut(&Progress),
-    ) -> Result<TrainReport> {
-        let mut state = OptimizerState::new(self, config.optimizer)?;
-        self.resume_on(device, inputs, targets, config, &mut state, on_progress)
-    }
-
-    /// Train on `device` from `state` (the optimizer's moments, the step and
-    /// epoch counts of earlier runs) and leave it updated, so that training
-    /// in several calls, or across a save and load of the model with its
-    /// state, gives the same weights as one run of all the epochs.
-    /// `config.epochs` counts the epochs of this call.
-    ///
-    /// ```
-    /// use neurona::{Backend, Device, Matrix, Network, Optimizer, OptimizerState, TrainConfig};
-    /// let x = Matrix::from_rows(&[[0., 1.], [1., 0.], [1., 1.]])?;
-    /// let y = Matrix::from_rows(&[[1.], [0.], [1.]])?;
-    /// let config = TrainConfig::new().optimizer(Optimizer::adam()).epochs(5);
-    /// let (mut a, mut b) = (Network::neuron(2, 3)?, Network::neuron(2, 3)?);
-    /// a.train(&x, &y, &config.clone().epochs(10))?;
-    /// let (cpu, mut state) = (Device::new(Backend::Cpu)?, OptimizerState::new(&b, config.optimizer)?);
-    /// b.resume_on(&cpu, &x, &y, &config, &mut state, |_| {})?;
-    /// b.resume_on(&cpu, &x, &y, &config, &mut state, |_| {})?;
-    /// assert_eq!(a, b);
-    /// assert_eq!(state.steps, 10);
-    /// # Ok::<(), neurona::Error>(())
-    /// ```
-    pub fn resume_on(
-        &mut self,
-        device: &Device,
-        inputs: &Matrix,
-        targets: &Matrix,
-        config: &TrainConfig,
-        state: &mut OptimizerState,
-        mut on_progress: impl FnMut(&Progress),
-    ) -> Result<TrainReport> {
-        match device.gpu_context() {
-            #[cfg(not(target_arch = "wasm32"))]
-            Some(_) => pollster::block_on(self.resume_on_async(
-                device,
-                inputs,
-                targets,
-                config,
-                state,
-                on_progress,
-            )),
-            #[cfg(target_arch = "wasm32")]
-            Some(_) => Err(Error::Gpu(
-                "a browser cannot wait for the GPU: use Network::resume_on_async".into(),
-            )),
-            None => cpu::train(self, inputs, targets, config, state, &mut on_progress),
-        }
-    }
-
-    /// [`Network::resume_on`] as a future: the GPU path's readbacks are
-    /// awaited rather than waited for, so it runs in a browser (the CPU path
-    /// runs to the end at the first poll).
-    pub async fn resume_on_async(
-        &mut self,
-        device: &Device,
-        inputs: &Matrix,
-        targets: &Matrix,
-        config: &TrainConfig,
-        state: &mut OptimizerState,
-        mut on_progress: impl FnMut(&Progress),
-    ) -> Result<TrainReport> {
-        match device.gpu_context() {
-            Some(ctx) => {
-                crate::gpu::train::train(
-                    ctx,
-                    self,
-                    inputs,
-                    targets,
-                    config,
-                    state,
-                    &mut on_progress,
-                )
-                .await
-            }
-            None => cpu::train(self, inputs, targets, config, state, &mut on_progress),
-        }
-    }
-
-    /// The mean loss of `loss` over `inputs` against `targets` on the CPU,
-    /// computed as training reports it (from the logits for BCE and
-    /// cross-entropy).
-    pub fn loss(&self, inputs: &Matrix, targets: &Matrix, loss: Loss) -> Result<f64> {
-        let config = TrainConfig::new().loss(loss);
-        config.check(self)?;
-        config.check_data(self, inputs, targets)?;
-        cpu::evaluate_loss(self, inputs, targets, &config)
-    }
-
-    /// Gradients of the batch loss (`config.loss`, reduced by
-    /// `config.reduction`, using `config.sigmoid_derivative`) with respect to
-    /// every layer's weights and bias, one [`Gradient`] per layer. The same
-    /// steps as training compute them; a training step moves each parameter
-    /// by `−learning_rate ·` its gradient.
-    pub fn gradients(
-        &self,
-        inputs: &Matrix,
-        targets: &Matrix,
-        config: &TrainConfig,
-    ) -> Result<Vec<Gradient>> {
-        cpu::gradients(self, inputs, targets, config)
     }
 }
 

@@ -24,7 +24,6 @@ use std::f64::consts::PI;
 use crate::error::{Error, Result};
 use crate::memory;
 use crate::network::Network;
-use crate::train::{Reduction, TrainConfig};
 
 /// The update rule. Default: plain SGD.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -302,66 +301,4 @@ pub struct UpdateRule {
     pub correction1: f32,
     /// Adam's `1 / (1 − β2^t)`; 1 otherwise.
     pub correction2: f32,
-}
-
-/// What one step needs beyond the data, computed once on the host for both
-/// paths.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct StepRates {
-    /// The fused SGD update's step `s` (`lr_t / B` or `lr_t`).
-    pub sgd_step: f32,
-    /// What the gradient product is scaled by: `1 / B` or 1.
-    pub gradient_scale: f32,
-    /// `lr_t`.
-    pub lr: f32,
-    /// Adam's `1 / (1 − β1^t)` and `1 / (1 − β2^t)`; 1 otherwise.
-    pub correction1: f32,
-    pub correction2: f32,
-}
-
-impl StepRates {
-    /// The update rule of this step for `config`, with decay on or off.
-    pub(crate) fn rule(&self, config: &TrainConfig, decay: bool) -> UpdateRule {
-        UpdateRule {
-            optimizer: config.optimizer,
-            weight_decay: if decay { config.weight_decay } else { 0.0 },
-            lr: self.lr,
-            correction1: self.correction1,
-            correction2: self.correction2,
-        }
-    }
-}
-
-impl TrainConfig {
-    /// Whether the update is plain SGD without decay, which both paths fuse
-    /// into the gradient product itself.
-    pub(crate) fn fused_sgd(&self) -> bool {
-        self.optimizer == Optimizer::Sgd && self.weight_decay == 0.0
-    }
-
-    /// The rates of update number `t` (from 0) on a batch of `rows` rows.
-    pub(crate) fn rates(&self, t: u64, rows: usize) -> StepRates {
-        let lr = self.schedule.rate(self.learning_rate, t);
-        let (gradient_scale, sgd_step) = match self.reduction {
-            Reduction::Mean => (1.0 / rows as f32, lr / rows as f32),
-            Reduction::Sum => (1.0, lr),
-        };
-        let (correction1, correction2) = match self.optimizer {
-            Optimizer::Adam { beta1, beta2, .. } => {
-                let t = (t + 1) as f64;
-                (
-                    (1.0 / (1.0 - (beta1 as f64).powf(t))) as f32,
-                    (1.0 / (1.0 - (beta2 as f64).powf(t))) as f32,
-                )
-            }
-            _ => (1.0, 1.0),
-        };
-        StepRates {
-            sgd_step,
-            gradient_scale,
-            lr,
-            correction1,
-            correction2,
-        }
-    }
 }

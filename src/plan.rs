@@ -3,9 +3,9 @@
 //! memory up front, and both backends number steps and epochs the same way.
 
 use crate::batches::batch_ranges;
+use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::optimizer::OptimizerState;
-use crate::train::TrainConfig;
 
 /// One step: its number `t` over all runs (Adam's `t − 1`, the schedule's
 /// step), its epoch (also counted over all runs), and which rows of the
@@ -48,6 +48,11 @@ impl StepPlan {
     /// Steps in the run.
     pub(crate) fn len(&self) -> u64 {
         self.steps
+    }
+
+    /// The number `t` of the run's first step: the steps done before it.
+    pub(crate) fn first_step(&self) -> u64 {
+        self.first_t
     }
 
     /// Step `i` of the run (from 0).

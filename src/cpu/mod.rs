@@ -18,17 +18,18 @@ pub use backward::{hidden_delta, output_delta};
 pub use forward::{matmul_bias_act, output_activation};
 pub use update::{optimizer_update, sgd_update, weight_gradient};
 
-// std::time::Instant panics in a browser; web-time measures with performance.now() there.
-use web_time::Instant;
+use std::ops::Range;
 
 use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
-use crate::error::{Error, Result};
+use crate::config::{Reduction, TrainConfig};
+use crate::driver::{Gradient, Runner};
+use crate::error::Result;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::memory;
-use crate::network::{Gradient, Network};
+use crate::network::Network;
 use crate::optimizer::OptimizerState;
-use crate::train::{Progress, TrainConfig, TrainReport};
+use crate::plan::{PlannedStep, StepPlan};
 
 /// Activations and deltas of every layer for batches of up to `rows` rows,
 /// the output layer's logits, and (for optimizers other than plain SGD)
@@ -302,148 +303,105 @@ fn gather(m: &[f32], cols: usize, order: &[u32], out: &mut Vec<f32>) {
     }
 }
 
-/// Run training steps `state.steps..limit` (to the end of the run when
-/// `limit` is past it) on `layers`, epochs `state.epochs..` counting on
-/// from earlier runs; `Err((step, loss))` when the batch loss of `step` is
-/// not finite, before that step's update. `end` is the step the whole run
-/// ends at.
-#[allow(clippy::too_many_arguments)]
-fn run_steps(
-    layers: &mut [Layer],
-    x: &Matrix,
-    y: &Matrix,
-    config: &TrainConfig,
-    ws: &mut Workspace,
-    state: &mut OptimizerState,
-    limit: u64,
-    on_progress: &mut dyn FnMut(&Progress),
-    history: &mut Vec<Progress>,
-) -> std::result::Result<(), (u64, f64)> {
-    let n = x.rows();
-    let (n_in, n_out) = (x.cols(), y.cols());
-    let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    let first_epoch = state.epochs;
-    for epoch in first_epoch..first_epoch + config.epochs as u64 {
-        let order = match config.order {
-            BatchOrder::InOrder => None,
-            BatchOrder::Shuffled { seed } => Some(shuffled_order(n, seed, epoch)),
-        };
-        for (s, e) in batch_ranges(n, ws.rows) {
-            let step = state.steps;
-            if step == limit {
-                return Ok(());
-            }
-            let rows = e - s;
-            let (xs, ys): (&[f32], &[f32]) = match &order {
-                None => (
-                    &x.as_slice()[s * n_in..e * n_in],
-                    &y.as_slice()[s * n_out..e * n_out],
-                ),
-                Some(order) => {
-                    gather(x.as_slice(), n_in, &order[s..e], &mut xb);
-                    gather(y.as_slice(), n_out, &order[s..e], &mut yb);
-                    (&xb, &yb)
-                }
-            };
-
-            let logits = config.loss.uses_logits();
-            forward(layers, xs, rows, &mut ws.acts, &mut ws.logits, logits);
-            let sum = batch_loss(config, ws, ys, rows * n_out);
-            let loss = sum / rows as f64;
-            // A sum beyond f32's range counts as infinite, as on the GPU,
-            // which holds it in f32: both paths stop at the same step.
-            if !loss.is_finite() || !(sum as f32).is_finite() {
-                return Err((step, if loss.is_nan() { loss } else { f64::INFINITY }));
-            }
-            if config.report_every > 0 && step.is_multiple_of(config.report_every as u64) {
-                let p = Progress {
-                    step: step as usize,
-                    epoch: epoch as usize,
-                    loss,
-                };
-                on_progress(&p);
-                history.push(p);
-            }
-            backward(layers, ys, rows, config, ws);
-            apply_update(layers, xs, rows, config, step, ws, state);
-            state.steps += 1;
-        }
-        state.epochs = epoch + 1;
-    }
-    Ok(())
+/// The CPU path's side of a run: the data, the settings and the workspace
+/// for batches of the run's size, made once. It trains the caller's
+/// layers in place.
+pub(crate) struct CpuRunner<'a> {
+    x: &'a Matrix,
+    y: &'a Matrix,
+    config: &'a TrainConfig,
+    ws: Workspace,
+    /// The rows of the current batch, when shuffled.
+    xb: Vec<f32>,
+    yb: Vec<f32>,
+    /// The epoch whose shuffled order `order` holds.
+    order: Option<(u64, Vec<u32>)>,
 }
 
-/// Train `net` on the CPU (see [`crate::train`] for the rule), carrying
-/// `state` on.
-pub(crate) fn train(
-    net: &mut Network,
-    x: &Matrix,
-    y: &Matrix,
-    config: &TrainConfig,
-    state: &mut OptimizerState,
-    on_progress: &mut dyn FnMut(&Progress),
-) -> Result<TrainReport> {
-    let start = Instant::now();
-    config.check_run(net, x, y, state)?;
-
-    let batch = config.batch_rows(x.rows());
-    let mut ws = Workspace::new(net.layers(), batch, !config.fused_sgd())?;
-    // Kept to roll a diverged run back: runs are deterministic, so
-    // replaying from here reproduces any earlier step exactly. One copy a
-    // run, not one a step.
-    let initial = (net.layers().to_vec(), state.clone());
-    let mut history = Vec::new();
-
-    let layers = net.layers_mut();
-    let outcome = run_steps(
-        layers,
-        x,
-        y,
-        config,
-        &mut ws,
-        state,
-        u64::MAX,
-        on_progress,
-        &mut history,
-    );
-    let steps = (state.steps - initial.1.steps) as usize;
-    let (diverged, final_loss) = match outcome {
-        Err((step, loss)) => (Some((step, loss)), loss),
-        Ok(()) => {
-            let final_loss = mean_loss(layers, x, y, config, &mut ws);
-            (
-                (!final_loss.is_finite()).then_some((state.steps, final_loss)),
-                final_loss,
-            )
-        }
-    };
-    if let Some((step, loss)) = diverged {
-        // The update of the step before broke the run: replay up to it.
-        let broken = step.saturating_sub(1).max(initial.1.steps);
-        layers.clone_from_slice(&initial.0);
-        *state = initial.1;
-        let _ = run_steps(
-            layers,
+impl<'a> CpuRunner<'a> {
+    /// A runner for `config` on `x`, `y` (checked by the driver).
+    pub(crate) fn new(
+        net: &Network,
+        x: &'a Matrix,
+        y: &'a Matrix,
+        config: &'a TrainConfig,
+    ) -> Result<Self> {
+        let batch = config.batch_rows(x.rows());
+        Ok(CpuRunner {
             x,
             y,
             config,
-            &mut ws,
-            state,
-            broken,
-            &mut |_| {},
-            &mut Vec::new(),
-        );
-        return Err(Error::Diverged {
-            step: broken as usize,
-            loss,
-        });
+            ws: Workspace::new(net.layers(), batch, !config.fused_sgd())?,
+            xb: Vec::new(),
+            yb: Vec::new(),
+            order: None,
+        })
     }
-    Ok(TrainReport {
-        history,
-        steps,
-        final_loss,
-        elapsed: start.elapsed(),
-    })
+}
+
+impl Runner for CpuRunner<'_> {
+    fn trains_in_place(&self) -> bool {
+        true
+    }
+
+    async fn train(
+        &mut self,
+        layers: &mut [Layer],
+        state: &mut OptimizerState,
+        plan: &StepPlan,
+        steps: Range<u64>,
+        seen: &mut dyn FnMut(&PlannedStep, f64) -> bool,
+    ) -> Result<()> {
+        let (x, y, config) = (self.x, self.y, self.config);
+        let (n_in, n_out) = (x.cols(), y.cols());
+        for i in steps {
+            let s = plan.step(i);
+            let (start, end) = (s.start, s.start + s.rows);
+            let (xs, ys): (&[f32], &[f32]) = match config.order {
+                BatchOrder::InOrder => (
+                    &x.as_slice()[start * n_in..end * n_in],
+                    &y.as_slice()[start * n_out..end * n_out],
+                ),
+                BatchOrder::Shuffled { seed } => {
+                    if self.order.as_ref().is_none_or(|(e, _)| *e != s.epoch) {
+                        self.order = Some((s.epoch, shuffled_order(x.rows(), seed, s.epoch)));
+                    }
+                    let order = &self.order.as_ref().expect("just set").1[start..end];
+                    gather(x.as_slice(), n_in, order, &mut self.xb);
+                    gather(y.as_slice(), n_out, order, &mut self.yb);
+                    (&self.xb, &self.yb)
+                }
+            };
+            let ws = &mut self.ws;
+            forward(
+                layers,
+                xs,
+                s.rows,
+                &mut ws.acts,
+                &mut ws.logits,
+                config.loss.uses_logits(),
+            );
+            let sum = batch_loss(config, ws, ys, s.rows * n_out);
+            if !seen(&s, sum) {
+                return Ok(());
+            }
+            backward(layers, ys, s.rows, config, ws);
+            apply_update(layers, xs, s.rows, config, s.t, ws, state);
+        }
+        Ok(())
+    }
+
+    async fn mean_loss(&mut self, layers: &[Layer]) -> Result<f64> {
+        Ok(mean_loss(layers, self.x, self.y, self.config, &mut self.ws))
+    }
+
+    async fn load(&mut self, _: &[Layer], _: &OptimizerState) -> Result<()> {
+        Ok(()) // trains the caller's layers in place
+    }
+
+    async fn store(&mut self, _: &mut [Layer], _: &mut OptimizerState) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Gradients of the batch loss (reduced as `config.reduction` says) with
@@ -479,8 +437,8 @@ pub(crate) fn gradients(
         }
     }
     let step = match config.reduction {
-        crate::train::Reduction::Mean => -1.0 / rows as f32,
-        crate::train::Reduction::Sum => -1.0,
+        Reduction::Mean => -1.0 / rows as f32,
+        Reduction::Sum => -1.0,
     };
     update(&mut grads, x.as_slice(), rows, step, &ws);
     Ok(grads

@@ -8,15 +8,17 @@
 //!   one-shot calls of each kernel named like their CPU twins in
 //!   [`crate::cpu`], for parity tests and benchmarks.
 //! - `buffers`: upload, limits, readback.
-//! - `train`: a whole training run resident on the GPU.
+//! - `resident`: a whole training run resident on the GPU, the driver's
+//!   GPU [`Runner`](crate::driver).
 
 mod buffers;
 mod context;
 mod gate;
 pub mod kernels;
+mod resident;
 mod shaders;
-pub(crate) mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use context::adapters;
 pub use context::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
+pub(crate) use resident::Resident;

@@ -1,5 +1,5 @@
-//! What a training run does ([`TrainConfig`]) and what it reports
-//! ([`TrainReport`], [`Progress`]).
+//! What a training run does: [`TrainConfig`], its checks, and the rates
+//! of each step, computed once on the host for both backends.
 //!
 //! # The update rule
 //!
@@ -37,15 +37,13 @@
 //! wrong derivative `1 − s` is available only as
 //! [`SigmoidDerivative::NotebookOneMinusS`].
 
-use std::time::Duration;
-
 use crate::activation::{Activation, SigmoidDerivative};
 use crate::batches::BatchOrder;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
-use crate::optimizer::{Optimizer, OptimizerState, Schedule};
+use crate::optimizer::{Optimizer, OptimizerState, Schedule, UpdateRule};
 
 /// How the gradient of a batch is reduced over its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -377,28 +375,64 @@ impl TrainConfig {
     }
 }
 
-/// The loss at one step, handed to the progress callback and kept in the
-/// report.
+/// What one step needs beyond the data, computed once on the host for both
+/// paths.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    /// Step number, from 0 (the notebook's `i`).
-    pub step: usize,
-    /// Epoch the step belongs to, from 0.
-    pub epoch: usize,
-    /// Mean loss of this step's batch, under the weights *before* this
-    /// step's update (what the notebook prints at iteration `i`).
-    pub loss: f64,
+pub(crate) struct StepRates {
+    /// The fused SGD update's step `s` (`lr_t / B` or `lr_t`).
+    pub sgd_step: f32,
+    /// What the gradient product is scaled by: `1 / B` or 1.
+    pub gradient_scale: f32,
+    /// `lr_t`.
+    pub lr: f32,
+    /// Adam's `1 / (1 − β1^t)` and `1 / (1 − β2^t)`; 1 otherwise.
+    pub correction1: f32,
+    pub correction2: f32,
 }
 
-/// What a training run did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainReport {
-    /// The loss every `report_every` steps (steps 0, N, 2N, ...).
-    pub history: Vec<Progress>,
-    /// Steps taken (updates made).
-    pub steps: usize,
-    /// Mean loss over the whole training set after the last update.
-    pub final_loss: f64,
-    /// Wall-clock time of the run, data checks included.
-    pub elapsed: Duration,
+impl StepRates {
+    /// The update rule of this step for `config`, with decay on or off.
+    pub(crate) fn rule(&self, config: &TrainConfig, decay: bool) -> UpdateRule {
+        UpdateRule {
+            optimizer: config.optimizer,
+            weight_decay: if decay { config.weight_decay } else { 0.0 },
+            lr: self.lr,
+            correction1: self.correction1,
+            correction2: self.correction2,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Whether the update is plain SGD without decay, which both paths fuse
+    /// into the gradient product itself.
+    pub(crate) fn fused_sgd(&self) -> bool {
+        self.optimizer == Optimizer::Sgd && self.weight_decay == 0.0
+    }
+
+    /// The rates of update number `t` (from 0) on a batch of `rows` rows.
+    pub(crate) fn rates(&self, t: u64, rows: usize) -> StepRates {
+        let lr = self.schedule.rate(self.learning_rate, t);
+        let (gradient_scale, sgd_step) = match self.reduction {
+            Reduction::Mean => (1.0 / rows as f32, lr / rows as f32),
+            Reduction::Sum => (1.0, lr),
+        };
+        let (correction1, correction2) = match self.optimizer {
+            Optimizer::Adam { beta1, beta2, .. } => {
+                let t = (t + 1) as f64;
+                (
+                    (1.0 / (1.0 - (beta1 as f64).powf(t))) as f32,
+                    (1.0 / (1.0 - (beta2 as f64).powf(t))) as f32,
+                )
+            }
+            _ => (1.0, 1.0),
+        };
+        StepRates {
+            sgd_step,
+            gradient_scale,
+            lr,
+            correction1,
+            correction2,
+        }
+    }
 }

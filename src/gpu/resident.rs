@@ -13,12 +13,14 @@
 //! submit that small buffer (4 bytes a step) is read back for the report and
 //! to stop on a NaN or infinite loss; the weights are read back at the end.
 
-// std::time::Instant panics in a browser; web-time measures with performance.now() there.
-use web_time::Instant;
+use std::ops::Range;
 
 use crate::batches::{BatchOrder, shuffled_order};
-use crate::error::{Error, Result};
+use crate::config::TrainConfig;
+use crate::driver::Runner;
+use crate::error::Result;
 use crate::gpu::GpuContext;
+use crate::gpu::gate::GateGuard;
 use crate::gpu::kernels::{
     Kernel, StepSlots, Work, optimizer_params, output_params, sigmoid_id, size_u32,
 };
@@ -31,7 +33,6 @@ use crate::matrix::Matrix;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
 use crate::plan::{PlannedStep, StepPlan};
-use crate::train::{Progress, TrainConfig, TrainReport};
 
 /// Most steps recorded into one submit.
 const MAX_STEPS_PER_SUBMIT: usize = 1024;
@@ -122,9 +123,10 @@ fn small_iterations_per_step(net: &Network, batch: usize) -> usize {
     n
 }
 
-/// Everything a run keeps on the GPU.
-struct Run<'a> {
+/// Everything a run keeps on the GPU: the GPU's [`Runner`].
+pub(crate) struct Resident<'a> {
     ctx: &'a GpuContext,
+    config: &'a TrainConfig,
     n: usize,
     batch: usize,
     order: BatchOrder,
@@ -148,6 +150,8 @@ struct Run<'a> {
     /// after them.
     counts: Vec<usize>,
     small: Option<Small>,
+    // Last, so every buffer above is dropped before it is released (GL).
+    _gate: GateGuard,
 }
 
 /// A layer's weights with its bias as one more row: the layout the kernels use.
@@ -160,18 +164,22 @@ fn augmented(layer: &Layer) -> Vec<f32> {
         .collect()
 }
 
-impl<'a> Run<'a> {
-    fn new(
+impl<'a> Resident<'a> {
+    /// The run of `config` on `x`, `y` (checked by the driver): the data,
+    /// `net`'s parameters with `state`, and every kernel, on the GPU.
+    pub(crate) fn new(
         ctx: &'a GpuContext,
         net: &Network,
         x: &Matrix,
         y: &Matrix,
-        config: &TrainConfig,
+        config: &'a TrainConfig,
         state: &OptimizerState,
-        steps_per_submit: usize,
     ) -> Result<Self> {
+        let gate = ctx.gate();
         let n = x.rows();
         let batch = config.batch_rows(n);
+        let steps_per_submit =
+            ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
         let gather = !(config.order == BatchOrder::InOrder && batch == n);
         let layers = net.layers();
         let (n_in, n_out) = (x.cols(), y.cols());
@@ -425,9 +433,10 @@ impl<'a> Run<'a> {
             }
             _ => None,
         };
-        Ok(Run {
+        Ok(Resident {
             small,
             ctx,
+            config,
             n,
             batch,
             order: config.order,
@@ -446,6 +455,7 @@ impl<'a> Run<'a> {
             update,
             optimizer,
             counts,
+            _gate: gate,
         })
     }
 
@@ -692,81 +702,40 @@ fn flop_per_step(net: &Network, rows: usize) -> f64 {
         .sum()
 }
 
-/// Train `net` on the GPU (the same rule as the CPU path, see
-/// `crate::train`). Async at the core for the browser; natively
-/// `Network::resume_on` waits for it with pollster.
-pub(crate) async fn train(
-    ctx: &GpuContext,
-    net: &mut Network,
-    x: &Matrix,
-    y: &Matrix,
-    config: &TrainConfig,
-    state: &mut OptimizerState,
-    on_progress: &mut dyn FnMut(&Progress),
-) -> Result<TrainReport> {
-    let start_time = Instant::now();
-    // Before the run's buffers, so they are dropped under it (GL).
-    let _gate = ctx.gate();
-    config.check_run(net, x, y, state)?;
-    let n = x.rows();
-    let batch = config.batch_rows(n);
-    let per_submit =
-        ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
-    let run = Run::new(ctx, net, x, y, config, state, per_submit)?;
-
-    let plan = StepPlan::new(config, n, state)?;
-    let mut history = Vec::new();
-    let mut diverged = None;
-    'outer: for chunk in run.submits(plan, 0, plan.len()) {
-        let sums = run.submit(&chunk, config, true).await?;
-        for (s, sum) in chunk.iter().zip(sums) {
-            let loss = sum as f64 / s.rows as f64;
-            if !loss.is_finite() {
-                diverged = Some((s.t - state.steps, loss));
-                break 'outer;
-            }
-            if config.report_every > 0 && s.t.is_multiple_of(config.report_every as u64) {
-                let p = Progress {
-                    step: s.t as usize,
-                    epoch: s.epoch as usize,
-                    loss,
-                };
-                on_progress(&p);
-                history.push(p);
-            }
-        }
+impl Runner for Resident<'_> {
+    fn trains_in_place(&self) -> bool {
+        false
     }
 
-    let final_loss = match diverged {
-        None => run.mean_loss(config).await?,
-        Some(_) => f64::NAN,
-    };
-    if let Some((step, loss)) =
-        diverged.or((!final_loss.is_finite()).then_some((plan.len(), final_loss)))
-    {
-        // The update of step − 1 broke the run. Runs are deterministic, so
-        // replaying the steps before it from the start gives the network as
-        // it was before that update, bit for bit.
-        let broken = step.saturating_sub(1);
-        run.upload_weights(net.layers(), state);
-        for chunk in run.submits(plan, 0, broken) {
-            run.submit(&chunk, config, true).await?;
+    async fn train(
+        &mut self,
+        _: &mut [Layer],
+        _: &mut OptimizerState,
+        plan: &StepPlan,
+        steps: Range<u64>,
+        seen: &mut dyn FnMut(&PlannedStep, f64) -> bool,
+    ) -> Result<()> {
+        for chunk in self.submits(*plan, steps.start, steps.end) {
+            let sums = self.submit(&chunk, self.config, true).await?;
+            for (s, sum) in chunk.iter().zip(sums) {
+                if !seen(s, sum as f64) {
+                    return Ok(());
+                }
+            }
         }
-        run.download_weights(net.layers_mut(), state).await?;
-        state.steps += broken;
-        state.epochs = plan.epochs_after(broken);
-        return Err(Error::Diverged {
-            step: state.steps as usize,
-            loss,
-        });
+        Ok(())
     }
-    run.download_weights(net.layers_mut(), state).await?;
-    state.steps += plan.len();
-    state.epochs = plan.epochs_after(plan.len());
-    Ok(TrainReport {
-        history,
-        steps: plan.len() as usize,
-        final_loss,
-        elapsed: start_time.elapsed(),
-    })
+
+    async fn mean_loss(&mut self, _: &[Layer]) -> Result<f64> {
+        Resident::mean_loss(self, self.config).await
+    }
+
+    async fn load(&mut self, layers: &[Layer], state: &OptimizerState) -> Result<()> {
+        self.upload_weights(layers, state);
+        Ok(())
+    }
+
+    async fn store(&mut self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()> {
+        self.download_weights(layers, state).await
+    }
 }
