@@ -18,13 +18,13 @@
 @group(0) @binding(4) var<uniform> layer: Layer;
 @group(1) @binding(0) var<uniform> step: Step;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_GROUP)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let e = group_index(wid, groups) * 256u + lid;
+    let e = group_index(wid, groups) * ELEMENTWISE_GROUP + lid;
     let count = layer.count;
     if e >= count { return; }
     var w = params[e];

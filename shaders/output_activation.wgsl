@@ -15,13 +15,13 @@
 @group(0) @binding(4) var<uniform> layer: Layer;
 @group(1) @binding(0) var<uniform> step: Step;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_GROUP)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let r = group_index(wid, groups) * 256u + lid;
+    let r = group_index(wid, groups) * ELEMENTWISE_GROUP + lid;
     if r >= step.rows { return; }
     let n = layer.n_out;
     let row = r * n;

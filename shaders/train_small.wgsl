@@ -27,9 +27,11 @@
 // iterations of loops with run-time bounds, and drivers reset GPUs whose
 // dispatches run for seconds.
 
-const MEM: u32 = 4032u; // + THREADS floats of `partial` = 4096 floats, 16 KiB
-const THREADS: u32 = 64u;
-const MAX_LAYERS: u32 = 8u;
+// From the prelude (Rust's SMALL_NET_* in src/gpu/shaders.rs): MEM floats
+// + THREADS floats of `partial` = 4096 floats, 16 KiB.
+const MEM: u32 = SMALL_NET_FLOATS;
+const THREADS: u32 = SMALL_NET_THREADS;
+const MAX_LAYERS: u32 = SMALL_NET_LAYERS;
 
 struct Net {
     layers: u32,
@@ -76,7 +78,7 @@ fn layer_input(l: u32, r: u32, i: u32) -> f32 {
     return mem[net.offs[l - 1u].y + r * prev.y + i];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) tid: u32) {
     let last = net.layers - 1u;
     let n_out = net.dims[last].y;

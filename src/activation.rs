@@ -38,6 +38,17 @@ pub enum SigmoidDerivative {
     NotebookOneMinusS,
 }
 
+impl SigmoidDerivative {
+    /// The id the WGSL kernels use (the generated prelude of
+    /// src/gpu/shaders.rs).
+    pub(crate) fn gpu_id(self) -> u32 {
+        match self {
+            SigmoidDerivative::Exact => 0,
+            SigmoidDerivative::NotebookOneMinusS => 1,
+        }
+    }
+}
+
 impl Activation {
     /// The activation of one pre-activation value `z`.
     #[inline]
@@ -81,7 +92,8 @@ impl Activation {
         }
     }
 
-    /// The id the WGSL kernels use for this activation (shaders/common.wgsl).
+    /// The id the WGSL kernels use for this activation (the generated
+    /// prelude of src/gpu/shaders.rs).
     pub fn gpu_id(self) -> u32 {
         match self {
             Activation::Sigmoid => 0,

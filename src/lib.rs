@@ -70,7 +70,9 @@ pub use config::{Reduction, TrainConfig};
 pub use data::{Standardizer, Table};
 pub use driver::{Gradient, Progress, TrainReport};
 pub use error::{Error, Result};
-pub use gpu::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
+pub use gpu::{
+    AdapterReport, GpuContext, GpuOptions, GraphicsApi, MATMUL_VARIANTS, MatmulChoice, TileShape,
+};
 pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;

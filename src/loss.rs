@@ -104,6 +104,16 @@ impl Loss {
         }
     }
 
+    /// The id the WGSL kernels use (the generated prelude of
+    /// src/gpu/shaders.rs).
+    pub(crate) fn gpu_id(self) -> u32 {
+        match self {
+            Loss::Mse => 0,
+            Loss::Bce => 1,
+            Loss::CrossEntropy => 2,
+        }
+    }
+
     /// The lower-case name.
     pub fn name(self) -> &'static str {
         match self {

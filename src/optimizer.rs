@@ -96,7 +96,8 @@ impl Optimizer {
         }
     }
 
-    /// The id the WGSL kernels use (shaders/common.wgsl).
+    /// The id the WGSL kernels use (the generated prelude of
+    /// src/gpu/shaders.rs).
     pub(crate) fn gpu_id(self) -> u32 {
         match self {
             Optimizer::Sgd => 0,

@@ -14,55 +14,15 @@
 //! - Whole runs: 1e-4 absolute + 1e-4 relative on the weights after many
 //!   steps, where rounding differences compound (see each test).
 
-use std::io::Write;
-
 use pollster::block_on;
 use std::sync::OnceLock;
 
-use crate::common::{assert_close, notebook_data, notebook_network, random_matrix};
+use crate::common::{announce, assert_close, gpu, notebook_data, notebook_network, random_matrix};
 use neurona::cpu;
 use neurona::{
     Activation, Backend, BatchOrder, Device, Error, GpuContext, GpuOptions, Loss, Matrix, Network,
     SigmoidDerivative, TrainConfig,
 };
-
-/// Say something even when libtest captures the output of passing tests
-/// (it captures the print macros, not direct writes).
-fn announce(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-/// The GPU device shared by the tests, software adapters included; `None`
-/// (after saying so) when there is none.
-fn gpu() -> Option<&'static Device> {
-    static DEVICE: OnceLock<Option<Device>> = OnceLock::new();
-    DEVICE
-        .get_or_init(|| {
-            let options = GpuOptions {
-                allow_software: true,
-                ..Default::default()
-            };
-            match Device::gpu(&options) {
-                Ok(d) => {
-                    announce(&format!("GPU tests run on {d}"));
-                    Some(d)
-                }
-                Err(e) => {
-                    announce(&format!("!!! GPU tests SKIPPED, they did not run: {e}"));
-                    None
-                }
-            }
-        })
-        .as_ref()
-        .or_else(|| {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but no GPU adapter: install mesa-vulkan-drivers"
-            );
-            announce("!!! skipped (no GPU adapter)");
-            None
-        })
-}
 
 fn ctx() -> Option<&'static GpuContext> {
     gpu().and_then(|d| d.gpu_context())
@@ -932,5 +892,84 @@ fn threads_sharing_a_device_and_second_devices_never_panic() {
                 w.join().expect("a thread using the GPU panicked");
             }
         });
+    }
+}
+
+/// Every matmul product of the parity shapes on `ctx`: forward, hidden
+/// delta, SGD update and weight gradient, in that order.
+fn matmul_outputs(ctx: &GpuContext) -> Vec<Vec<f32>> {
+    let mut out = Vec::new();
+    for (seed, &(rows, n_in, n_out)) in SHAPES.iter().enumerate() {
+        let seed = seed as u64;
+        let a = random_matrix(seed, rows, n_in, -1.0, 1.0);
+        let w = random_matrix(10 + seed, n_in, n_out, -1.0, 1.0);
+        let b = random_matrix(20 + seed, 1, n_out, -1.0, 1.0);
+        let d = random_matrix(30 + seed, rows, n_out, -1.0, 1.0);
+        let act = random_matrix(40 + seed, rows, n_in, 0.0, 1.0);
+        let wt = random_matrix(50 + seed, n_in, n_out, -1.0, 1.0);
+        out.push(
+            block_on(ctx.matmul_bias_act(&a, &w, Some(&b), Activation::Tanh, rows, n_in, n_out))
+                .unwrap(),
+        );
+        out.push(
+            block_on(ctx.hidden_delta(
+                &d,
+                &wt,
+                &act,
+                Activation::Sigmoid,
+                SigmoidDerivative::Exact,
+                rows,
+                n_in,
+                n_out,
+            ))
+            .unwrap(),
+        );
+        let (w2, b2) =
+            block_on(ctx.sgd_update(&w, Some(&b), &a, &d, rows, n_in, n_out, 0.3)).unwrap();
+        out.push(w2);
+        out.push(b2.unwrap());
+        out.push(block_on(ctx.weight_gradient(true, &a, &d, rows, n_in, n_out, 0.5)).unwrap());
+    }
+    out
+}
+
+#[test]
+fn every_matmul_variant_matches_the_cpu_and_gives_the_same_bits() {
+    // Every variant sums each output as the same fma chain over k in
+    // order, so forcing one changes speed, never a bit.
+    use neurona::{MATMUL_VARIANTS, MatmulChoice};
+    let Some(base) = ctx() else { return };
+    let bits = |outs: &[Vec<f32>]| -> Vec<Vec<u32>> {
+        outs.iter()
+            .map(|o| o.iter().map(|v| v.to_bits()).collect())
+            .collect()
+    };
+    let reference = bits(&matmul_outputs(base));
+    let (net, x, y, cfg) = deep();
+    let mut trained = net.clone();
+    trained
+        .train_on(gpu().unwrap(), &x, &y, &cfg, |_| {})
+        .unwrap();
+    for shape in MATMUL_VARIANTS {
+        let options = GpuOptions {
+            allow_software: true,
+            matmul: MatmulChoice::Only(shape),
+            ..Default::default()
+        };
+        let device = Device::gpu(&options).expect("a device forcing one variant");
+        let ctx = device.gpu_context().unwrap();
+        let label = format!("matmul {shape}");
+        check_forward(ctx, &label);
+        check_update(ctx, &label);
+        assert!(
+            bits(&matmul_outputs(ctx)) == reference,
+            "{label}: other bits than the default variants"
+        );
+        let mut on_variant = net.clone();
+        on_variant.train_on(&device, &x, &y, &cfg, |_| {}).unwrap();
+        assert!(
+            same_bits(&on_variant, &trained),
+            "{label}: a whole run differs"
+        );
     }
 }

@@ -103,8 +103,7 @@ fn adam_and_xavier_beat_the_notebook_recipe() {
     );
 }
 
-#[test]
-fn resuming_on_the_cpu_gives_the_uninterrupted_run() {
+fn resuming_gives_the_uninterrupted_run(device: &neurona::Device) {
     let (x, y) = teacher_data(150, 8, 3, 2, 3);
     let net = Network::builder(8)
         .layer(12, Activation::Relu)
@@ -126,18 +125,19 @@ fn resuming_on_the_cpu_gives_the_uninterrupted_run() {
             .order(BatchOrder::Shuffled { seed: 6 })
             .epochs(3);
         let mut whole = net.clone();
-        whole.train(&x, &y, &cfg.clone().epochs(6)).unwrap();
+        whole
+            .train_on(device, &x, &y, &cfg.clone().epochs(6), |_| {})
+            .unwrap();
         let mut parts = net.clone();
         let mut state = OptimizerState::new(&parts, optimizer).unwrap();
-        let cpu = neurona::Device::new(neurona::Backend::Cpu).unwrap();
         let first = parts
-            .resume_on(&cpu, &x, &y, &cfg, &mut state, |_| {})
+            .resume_on(device, &x, &y, &cfg, &mut state, |_| {})
             .unwrap();
         assert_eq!((first.steps, state.steps, state.epochs), (15, 15, 3));
         let mut steps_seen = Vec::new();
         parts
             .resume_on(
-                &cpu,
+                device,
                 &x,
                 &y,
                 &cfg.clone().report_every(5),
@@ -150,6 +150,11 @@ fn resuming_on_the_cpu_gives_the_uninterrupted_run() {
         assert_eq!(steps_seen, [15, 20, 25]);
     }
 }
+on_each_backend!(
+    resuming_gives_the_uninterrupted_run,
+    resuming_on_the_cpu_gives_the_uninterrupted_run,
+    resuming_on_the_gpu_gives_the_uninterrupted_run_too
+);
 
 #[test]
 fn xavier_and_he_draw_in_their_ranges() {

@@ -2,9 +2,11 @@
 //! one run). The browser's are in tests/web.rs.
 #![cfg(not(target_arch = "wasm32"))]
 
+// First, for its macros.
+#[macro_use]
+mod common;
 /// The neurona binary end to end.
 mod cli;
-mod common;
 /// Every error a user can trigger, with its message.
 mod errors;
 /// Every GPU kernel against its CPU twin; whole GPU runs against the CPU.

@@ -1,8 +1,9 @@
-//! Whole training runs on the CPU path.
+//! Whole training runs: on the CPU path, and the bodies that hold on any
+//! device once per backend (`on_each_backend!`).
 
 use crate::common::{notebook_data, notebook_network, random_matrix};
 use neurona::{
-    Activation, BatchOrder, Error, Loss, Matrix, Network, Reduction, SigmoidDerivative,
+    Activation, BatchOrder, Device, Error, Loss, Matrix, Network, Reduction, SigmoidDerivative,
     TrainConfig, shuffled_order,
 };
 
@@ -94,8 +95,7 @@ fn mid_sized() -> (Network, Matrix, Matrix) {
     (net, x, y)
 }
 
-#[test]
-fn same_seed_gives_bit_identical_weights() {
+fn same_seed_gives_bit_identical_weights(device: &Device) {
     let cfg = TrainConfig::new()
         .learning_rate(0.5)
         .epochs(20)
@@ -104,7 +104,7 @@ fn same_seed_gives_bit_identical_weights() {
         .loss(Loss::Bce);
     let run = || {
         let (mut net, x, y) = mid_sized();
-        net.train(&x, &y, &cfg).unwrap();
+        net.train_on(device, &x, &y, &cfg, |_| {}).unwrap();
         net
     };
     let (a, b) = (run(), run());
@@ -116,6 +116,11 @@ fn same_seed_gives_bit_identical_weights() {
     // And the run did change the network.
     assert_ne!(a, mid_sized().0);
 }
+on_each_backend!(
+    same_seed_gives_bit_identical_weights,
+    same_seed_gives_bit_identical_weights_on_the_cpu,
+    same_seed_gives_bit_identical_weights_on_the_gpu
+);
 
 #[test]
 fn seeded_initialisation_is_pinned() {
@@ -257,8 +262,7 @@ fn a_step_moves_each_parameter_by_lr_times_its_gradient() {
     }
 }
 
-#[test]
-fn mini_batch_training_learns() {
+fn mini_batch_training_learns(device: &Device) {
     // y = x0 XOR x1 on noisy corners, tanh hidden layer, BCE, shuffled.
     let mut rows = Vec::new();
     let mut targets = Vec::new();
@@ -281,13 +285,17 @@ fn mini_batch_training_learns() {
         .batch_size(20)
         .order(BatchOrder::Shuffled { seed: 1 })
         .epochs(300);
-    let report = net.train(&x, &y, &cfg).unwrap();
+    let report = net.train_on(device, &x, &y, &cfg, |_| {}).unwrap();
     assert!(report.final_loss < 0.05, "final BCE {}", report.final_loss);
     assert_eq!(report.steps, 300 * 20);
 }
+on_each_backend!(
+    mini_batch_training_learns,
+    mini_batch_training_learns_on_the_cpu,
+    mini_batch_training_learns_on_the_gpu
+);
 
-#[test]
-fn divergence_stops_and_rolls_back_the_breaking_step() {
+fn divergence_stops_and_rolls_back_the_breaking_step(device: &Device) {
     // An identity output with a huge learning rate blows up in a few steps.
     let (x, y) = notebook_data();
     let start = Network::builder(3)
@@ -297,7 +305,7 @@ fn divergence_stops_and_rolls_back_the_breaking_step() {
         .unwrap();
     let cfg = TrainConfig::new().learning_rate(1e6).epochs(1000);
     let mut net = start.clone();
-    let err = net.train(&x, &y, &cfg).unwrap_err();
+    let err = net.train_on(device, &x, &y, &cfg, |_| {}).unwrap_err();
     let Error::Diverged { step, loss } = err else {
         panic!("expected Diverged, got {err}");
     };
@@ -309,7 +317,9 @@ fn divergence_stops_and_rolls_back_the_breaking_step() {
     // The network is what `step` successful steps give: finite, and the
     // same as training for exactly that many steps.
     let mut replay = start.clone();
-    replay.train(&x, &y, &cfg.clone().epochs(step)).unwrap();
+    replay
+        .train_on(device, &x, &y, &cfg.clone().epochs(step), |_| {})
+        .unwrap();
     assert_eq!(net, replay);
     assert!(
         net.layers()
@@ -317,6 +327,11 @@ fn divergence_stops_and_rolls_back_the_breaking_step() {
             .all(|l| l.weights().iter().all(|w| w.is_finite()))
     );
 }
+on_each_backend!(
+    divergence_stops_and_rolls_back_the_breaking_step,
+    divergence_stops_and_rolls_back_the_breaking_step_on_the_cpu,
+    divergence_stops_and_rolls_back_the_breaking_step_on_the_gpu
+);
 
 fn err_message_names_step(e: &Error, step: usize) -> bool {
     e.to_string().contains(&format!("at step {step}"))

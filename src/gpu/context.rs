@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 use crate::gpu::gate::{GL, GateGuard};
 use crate::gpu::shaders::Pipelines;
+use crate::gpu::variants::MatmulChoice;
 
 /// What an adapter is, for printing and for choosing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +126,9 @@ pub struct GpuOptions {
     /// small enough for train_small.wgsl's many steps in one dispatch (to
     /// compare the two paths).
     pub per_step_dispatches: bool,
+    /// Which tile shape matmul.wgsl's products run in: chosen per product
+    /// (the default), or one forced for every product (tests, benchmarks).
+    pub matmul: MatmulChoice,
 }
 
 /// An open GPU device with neurona's pipelines.
@@ -316,6 +320,9 @@ impl GpuContext {
             }
         }
 
+        if let MatmulChoice::Only(shape) = options.matmul {
+            shape.check_limits(&have)?;
+        }
         let mut limits = adapter.limits();
         if let Some(max) = options.max_workgroups_per_dimension {
             limits.max_compute_workgroups_per_dimension =

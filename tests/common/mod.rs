@@ -2,9 +2,36 @@
 
 #![allow(dead_code)]
 
-use neurona::Network;
+use std::io::Write;
+use std::sync::OnceLock;
+
+use neurona::{Backend, Device, GpuOptions, Network};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Run a test body written once, `fn body(device: &Device)`, on each
+/// backend, as candle's `test_device!` does: `on_each_backend!(body,
+/// body_cpu, body_gpu)` makes two tests, the GPU one skipping loudly (and
+/// failing under `CI=true`) without an adapter.
+macro_rules! on_each_backend {
+    ($body:ident, $cpu:ident, $gpu:ident) => {
+        #[test]
+        fn $cpu() {
+            $body(&crate::common::cpu());
+        }
+        #[test]
+        fn $gpu() {
+            if let Some(device) = crate::common::gpu() {
+                $body(device);
+            }
+        }
+    };
+}
+
+/// The CPU path.
+pub fn cpu() -> Device {
+    Device::new(Backend::Cpu).unwrap()
+}
 
 /// A `rows x cols` matrix of values uniform in `[lo, hi)`, from `seed`.
 pub fn random_matrix(seed: u64, rows: usize, cols: usize, lo: f32, hi: f32) -> Vec<f32> {
@@ -77,4 +104,42 @@ pub fn notebook_data() -> (neurona::Matrix, neurona::Matrix) {
 /// The notebook's network with its weights after `np.random.seed(1)`.
 pub fn notebook_network() -> Network {
     neurona::notebook::network()
+}
+
+/// Say something even when libtest captures the output of passing tests
+/// (it captures the print macros, not direct writes).
+pub fn announce(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// The GPU device shared by the tests, software adapters included; `None`
+/// (after saying so) when there is none.
+pub fn gpu() -> Option<&'static Device> {
+    static DEVICE: OnceLock<Option<Device>> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let options = GpuOptions {
+                allow_software: true,
+                ..Default::default()
+            };
+            match Device::gpu(&options) {
+                Ok(d) => {
+                    announce(&format!("GPU tests run on {d}"));
+                    Some(d)
+                }
+                Err(e) => {
+                    announce(&format!("!!! GPU tests SKIPPED, they did not run: {e}"));
+                    None
+                }
+            }
+        })
+        .as_ref()
+        .or_else(|| {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but no GPU adapter: install mesa-vulkan-drivers"
+            );
+            announce("!!! skipped (no GPU adapter)");
+            None
+        })
 }
