@@ -62,6 +62,7 @@ pub mod optimizer;
 mod plan;
 pub mod problems;
 mod random;
+pub mod targets;
 
 pub use activation::{Activation, SigmoidDerivative};
 pub use backend::{Backend, Device};

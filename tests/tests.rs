@@ -15,6 +15,8 @@ mod gpu;
 mod gradcheck;
 /// Initialisation, schedules, resuming, metrics, recipes compared.
 mod learning;
+/// GPU kernel parity bodies shared with the browser tests.
+mod parity;
 /// Each CPU step against the naive oracle.
 mod steps;
 /// Whole runs: the notebook, batching, determinism, divergence.

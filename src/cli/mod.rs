@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod info;
 mod notebook;
+mod plan;
 mod predict;
 mod progress;
 mod train;

@@ -4,7 +4,7 @@
 //! CPU function of the same name in [`crate::cpu`].
 
 use crate::activation::{Activation, SigmoidDerivative};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
@@ -133,7 +133,7 @@ impl GpuContext {
             self.queue.submit([encoder.finish()]);
             self.device
                 .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+                .map_err(|e| crate::Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
             let wall = start.elapsed().as_secs_f64();
             match &queries {
                 None => Ok(wall),

@@ -2,10 +2,14 @@
 
 #![allow(dead_code)]
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::io::Write;
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::OnceLock;
 
-use neurona::{Backend, Device, GpuOptions, Network};
+use neurona::Network;
+#[cfg(not(target_arch = "wasm32"))]
+use neurona::{Backend, Device, GpuOptions};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -13,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 /// backend, as candle's `test_device!` does: `on_each_backend!(body,
 /// body_cpu, body_gpu)` makes two tests, the GPU one skipping loudly (and
 /// failing under `CI=true`) without an adapter.
+#[allow(unused_macros)]
 macro_rules! on_each_backend {
     ($body:ident, $cpu:ident, $gpu:ident) => {
         #[test]
@@ -29,6 +34,7 @@ macro_rules! on_each_backend {
 }
 
 /// The CPU path.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn cpu() -> Device {
     Device::new(Backend::Cpu).unwrap()
 }
@@ -108,12 +114,14 @@ pub fn notebook_network() -> Network {
 
 /// Say something even when libtest captures the output of passing tests
 /// (it captures the print macros, not direct writes).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn announce(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
 /// The GPU device shared by the tests, software adapters included; `None`
 /// (after saying so) when there is none.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn gpu() -> Option<&'static Device> {
     static DEVICE: OnceLock<Option<Device>> = OnceLock::new();
     DEVICE

@@ -9,7 +9,7 @@ use neurona::model_file::Model;
 use neurona::problems::{self, Problem, Shape};
 use neurona::{
     Activation, BatchOrder, Device, GpuOptions, Init, Loss, Matrix, Network, Optimizer,
-    OptimizerState, Reduction, Standardizer, Table, TrainConfig,
+    OptimizerState, Reduction, Standardizer, Table, TrainConfig, targets,
 };
 use wasm_bindgen::prelude::*;
 
@@ -98,8 +98,10 @@ fn problem(name: &str, csv: Option<String>) -> Result<(Problem, String), neurona
             let values: Vec<f32> = (0..table.values.rows())
                 .map(|r| table.values.row(r)[column])
                 .collect();
-            let targets = class_targets(&values)
-                .unwrap_or_else(|| Matrix::new(values.len(), 1, values.clone()))?;
+            let targets = match targets::class_count(&values) {
+                Some(k) => targets::one_hot(&values, k, |r| format!("row {}:", r + 1))?,
+                None => Matrix::new(values.len(), 1, values)?,
+            };
             let problem = Problem {
                 inputs,
                 targets,
@@ -111,22 +113,6 @@ fn problem(name: &str, csv: Option<String>) -> Result<(Problem, String), neurona
             return Err(neurona::Error::Config(format!("unknown problem {other:?}")));
         }
     })
-}
-
-/// One-hot targets when `values` are class numbers 0..k-1 with k > 2.
-fn class_targets(values: &[f32]) -> Option<Result<Matrix, neurona::Error>> {
-    let integral = values
-        .iter()
-        .all(|v| v.fract() == 0.0 && *v >= 0.0 && *v < 64.0);
-    let k = values.iter().fold(0.0f32, |m, v| m.max(*v)) as usize + 1;
-    if !integral || k <= 2 {
-        return None;
-    }
-    let mut one_hot = vec![0.0; values.len() * k];
-    for (r, v) in values.iter().enumerate() {
-        one_hot[r * k + *v as usize] = 1.0;
-    }
-    Some(Matrix::new(values.len(), k, one_hot))
 }
 
 #[wasm_bindgen]
@@ -170,20 +156,17 @@ impl Trainer {
             })
             .collect::<Result<_, _>>()?;
         let outputs = problem.targets.cols();
-        let binary = outputs == 1
-            && problem
-                .targets
-                .as_slice()
-                .iter()
-                .all(|v| *v == 0.0 || *v == 1.0);
-        let (output, loss) = if outputs > 1 {
-            (Activation::Softmax, Loss::CrossEntropy)
-        } else if binary && problem_name != "notebook" {
-            (Activation::Sigmoid, Loss::Bce)
-        } else if binary {
-            (Activation::Sigmoid, Loss::Mse) // the notebook's recipe
+        let output = if outputs > 1 {
+            Activation::Softmax
+        } else if targets::is_classification(&problem.targets, Activation::Sigmoid) {
+            Activation::Sigmoid
         } else {
-            (Activation::Identity, Loss::Mse)
+            Activation::Identity
+        };
+        let loss = if problem_name == "notebook" {
+            Loss::Mse // the notebook's recipe
+        } else {
+            targets::default_loss(output)
         };
         // Inputs on one scale, except the notebook's own 0/1 columns.
         let standardizer = (problem_name != "notebook").then(|| Standardizer::fit(&problem.inputs));
@@ -239,7 +222,7 @@ impl Trainer {
         let state = OptimizerState::new(&net, optimizer).map_err(js)?;
         let trainer = Trainer {
             two_d: inputs.cols() == 2,
-            classification: binary || outputs > 1,
+            classification: targets::is_classification(&problem.targets, output),
             classes: (outputs > 1).then_some(outputs),
             net,
             device,
