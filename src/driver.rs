@@ -3,7 +3,7 @@
 //!
 //! A run goes data → network → backend → report, the same on every
 //! backend: [`run`] checks the settings, plans the steps
-//! ([`StepPlan`]), hands them to a backend's [`Runner`] (the CPU path's
+//! ([`StepPlan`]), hands them to a backend's [`Runner`](crate::plan) (the CPU path's
 //! `cpu::CpuRunner`, the GPU's `gpu::Resident`), reports progress and
 //! keeps the loss history, stops at the first NaN or infinite batch loss
 //! and rolls the run back to the step before it, and counts steps and
@@ -11,7 +11,6 @@
 //! given and loads and stores the parameters and the optimizer's state.
 
 use std::future::Future;
-use std::ops::Range;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -23,12 +22,12 @@ use crate::backend::Device;
 use crate::config::TrainConfig;
 use crate::cpu;
 use crate::error::{Error, Result};
-use crate::layer::Layer;
+use crate::layer::Gradient;
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
-use crate::plan::{PlannedStep, StepPlan};
+use crate::plan::{Runner, StepPlan};
 
 /// The loss at one step, handed to the progress callback and kept in the
 /// report.
@@ -54,49 +53,6 @@ pub struct TrainReport {
     pub final_loss: f64,
     /// Wall-clock time of the run, data checks included.
     pub elapsed: Duration,
-}
-
-/// Gradient of the loss with respect to one layer's parameters, in the
-/// layer's own layout (see [`Network::gradients`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gradient {
-    /// `∂loss/∂W`, row-major `inputs x outputs`.
-    pub weights: Vec<f32>,
-    /// `∂loss/∂b`, if the layer has a bias.
-    pub bias: Option<Vec<f32>>,
-}
-
-/// What a backend does for the driver. A backend is made for one run: its
-/// data, settings and buffers are set up when it is made.
-pub(crate) trait Runner {
-    /// Whether [`Runner::train`] updates `layers` and `state` themselves
-    /// (the CPU path) rather than a copy on a device, which the driver then
-    /// need not copy to roll a run back.
-    fn trains_in_place(&self) -> bool;
-
-    /// Train steps `steps` of `plan` in order, handing each step and its
-    /// batch's loss sum (under the weights before its update) to `seen`.
-    /// When `seen` returns false the backend stops: before that step's
-    /// update where it can, else after the steps it has already submitted.
-    /// It leaves `state`'s step and epoch counts to the driver.
-    async fn train(
-        &mut self,
-        layers: &mut [Layer],
-        state: &mut OptimizerState,
-        plan: &StepPlan,
-        steps: Range<u64>,
-        seen: &mut dyn FnMut(&PlannedStep, f64) -> bool,
-    ) -> Result<()>;
-
-    /// The mean loss over the run's training rows under the parameters as
-    /// trained so far.
-    async fn mean_loss(&mut self, layers: &[Layer]) -> Result<f64>;
-
-    /// Start again from `layers` and `state` (a rollback).
-    async fn load(&mut self, layers: &[Layer], state: &OptimizerState) -> Result<()>;
-
-    /// Write the trained parameters and the optimizer's state back.
-    async fn store(&mut self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()>;
 }
 
 /// The mean loss of a batch of `rows` rows from its sum; a sum beyond f32's

@@ -179,7 +179,6 @@ impl fmt::Display for Error {
             Error::GpuLimit(msg) => write!(f, "too large for this GPU: {msg}"),
             Error::Gpu(msg) => write!(f, "GPU error: {msg}"),
             Error::TooLarge { what, bytes, limit } => {
-                let human = crate::memory::human;
                 write!(f, "not enough memory for {what}: ")?;
                 match bytes {
                     Some(b) => write!(f, "it needs {b} bytes ({})", human(*b))?,
@@ -200,5 +199,30 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `bytes` for people: `1.5 GiB`.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// `Result` with neurona's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bytes_read_for_people() {
+        assert_eq!(super::human(512), "512 bytes");
+        assert_eq!(super::human(3 << 29), "1.5 GiB");
+    }
+}

@@ -3,6 +3,16 @@
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 
+/// Gradient of the loss with respect to one layer's parameters, in the
+/// layer's own layout (see [`Network::gradients`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    /// `∂loss/∂W`, row-major `inputs x outputs`.
+    pub weights: Vec<f32>,
+    /// `∂loss/∂b`, if the layer has a bias.
+    pub bias: Option<Vec<f32>>,
+}
+
 /// A fully-connected layer.
 ///
 /// Weights are row-major `inputs x outputs` (the notebook's `sinapsis0` is

@@ -69,13 +69,13 @@ pub use backend::{Backend, Device};
 pub use batches::{BatchOrder, shuffled_order};
 pub use config::{Reduction, TrainConfig};
 pub use data::{Standardizer, Table};
-pub use driver::{Gradient, Progress, TrainReport};
+pub use driver::{Progress, TrainReport};
 pub use error::{Error, Result};
 pub use gpu::{
     AdapterReport, GpuContext, GpuOptions, GraphicsApi, MATMUL_VARIANTS, MatmulChoice, TileShape,
 };
 pub use init::Init;
-pub use layer::Layer;
+pub use layer::{Gradient, Layer};
 pub use loss::Loss;
 pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, accuracy};

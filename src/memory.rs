@@ -85,22 +85,6 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, more: usize, what: &str) -> Result<()> 
     })
 }
 
-/// `bytes` for people: `1.5 GiB`.
-pub(crate) fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +112,5 @@ mod tests {
                 .iter()
                 .all(|v| *v == 0.0)
         );
-        assert_eq!(human(512), "512 bytes");
-        assert_eq!(human(3 << 29), "1.5 GiB");
     }
 }

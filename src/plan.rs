@@ -1,10 +1,14 @@
-//! The steps of a training run, planned without being listed: step `i` of
-//! a run is computed when it is needed, so a run of 2^64 − 1 steps costs no
-//! memory up front, and both backends number steps and epochs the same way.
+//! The steps of a training run, planned without being listed, and what a
+//! backend does with them ([`Runner`]). Step `i` of a run is computed when
+//! it is needed, so a run of 2^64 − 1 steps costs no memory up front, and
+//! both backends number steps and epochs the same way.
+
+use std::ops::Range;
 
 use crate::batches::batch_ranges;
 use crate::config::TrainConfig;
 use crate::error::Result;
+use crate::layer::Layer;
 use crate::optimizer::OptimizerState;
 
 /// One step: its number `t` over all runs (Adam's `t − 1`, the schedule's
@@ -85,6 +89,39 @@ impl StepPlan {
             })
             .collect()
     }
+}
+
+/// What a backend does for the driver. A backend is made for one run: its
+/// data, settings and buffers are set up when it is made.
+pub(crate) trait Runner {
+    /// Whether [`Runner::train`] updates `layers` and `state` themselves
+    /// (the CPU path) rather than a copy on a device, which the driver then
+    /// need not copy to roll a run back.
+    fn trains_in_place(&self) -> bool;
+
+    /// Train steps `steps` of `plan` in order, handing each step and its
+    /// batch's loss sum (under the weights before its update) to `seen`.
+    /// When `seen` returns false the backend stops: before that step's
+    /// update where it can, else after the steps it has already submitted.
+    /// It leaves `state`'s step and epoch counts to the driver.
+    async fn train(
+        &mut self,
+        layers: &mut [Layer],
+        state: &mut OptimizerState,
+        plan: &StepPlan,
+        steps: Range<u64>,
+        seen: &mut dyn FnMut(&PlannedStep, f64) -> bool,
+    ) -> Result<()>;
+
+    /// The mean loss over the run's training rows under the parameters as
+    /// trained so far.
+    async fn mean_loss(&mut self, layers: &[Layer]) -> Result<f64>;
+
+    /// Start again from `layers` and `state` (a rollback).
+    async fn load(&mut self, layers: &[Layer], state: &OptimizerState) -> Result<()>;
+
+    /// Write the trained parameters and the optimizer's state back.
+    async fn store(&mut self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()>;
 }
 
 #[cfg(test)]

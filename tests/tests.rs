@@ -15,6 +15,8 @@ mod gpu;
 mod gradcheck;
 /// Initialisation, schedules, resuming, metrics, recipes compared.
 mod learning;
+/// The library's modules depend on each other without cycles.
+mod modules;
 /// GPU kernel parity bodies shared with the browser tests.
 mod parity;
 /// Each CPU step against the naive oracle.

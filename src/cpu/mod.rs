@@ -22,14 +22,14 @@ use std::ops::Range;
 
 use crate::batches::{BatchOrder, batch_ranges, shuffled_order};
 use crate::config::{Reduction, TrainConfig};
-use crate::driver::{Gradient, Runner};
 use crate::error::Result;
+use crate::layer::Gradient;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::memory;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
-use crate::plan::{PlannedStep, StepPlan};
+use crate::plan::{PlannedStep, Runner, StepPlan};
 
 /// Activations and deltas of every layer for batches of up to `rows` rows,
 /// the output layer's logits, and (for optimizers other than plain SGD)

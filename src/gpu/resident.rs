@@ -20,7 +20,6 @@ use std::ops::Range;
 
 use crate::batches::{BatchOrder, shuffled_order};
 use crate::config::TrainConfig;
-use crate::driver::Runner;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::gate::GateGuard;
@@ -33,7 +32,7 @@ use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
-use crate::plan::{PlannedStep, StepPlan};
+use crate::plan::{PlannedStep, Runner, StepPlan};
 
 /// Most steps recorded into one submit.
 const MAX_STEPS_PER_SUBMIT: usize = 1024;
