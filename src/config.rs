@@ -97,6 +97,21 @@ pub struct TrainConfig {
     pub weight_decay: f32,
     /// How the learning rate changes over the steps. Default constant.
     pub schedule: Schedule,
+    /// Stop when the validation loss has not improved for a while, and end
+    /// on the best epoch's parameters (needs validation rows, see
+    /// [`Network::fit`](crate::Network::fit)). Default none.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+/// When to stop a run early: after `patience` epochs in a row whose
+/// validation loss is not below the best so far by more than `min_delta`.
+/// The run then ends on the best epoch's parameters and optimizer state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping (at least 1).
+    pub patience: usize,
+    /// The improvement that counts (at least 0).
+    pub min_delta: f64,
 }
 
 impl Default for TrainConfig {
@@ -113,6 +128,7 @@ impl Default for TrainConfig {
             optimizer: Optimizer::Sgd,
             weight_decay: 0.0,
             schedule: Schedule::Constant,
+            early_stopping: None,
         }
     }
 }
@@ -206,6 +222,12 @@ impl TrainConfig {
         self
     }
 
+    /// Stop early by `rule` (see [`EarlyStopping`]).
+    pub fn early_stopping(mut self, rule: EarlyStopping) -> Self {
+        self.early_stopping = Some(rule);
+        self
+    }
+
     /// Set the learning-rate schedule.
     pub fn schedule(mut self, schedule: Schedule) -> Self {
         self.schedule = schedule;
@@ -292,6 +314,14 @@ impl TrainConfig {
         }
         self.optimizer.check()?;
         self.schedule.check()?;
+        if let Some(rule) = self.early_stopping
+            && (rule.patience == 0 || !(rule.min_delta.is_finite() && rule.min_delta >= 0.0))
+        {
+            return Err(Error::Config(format!(
+                "early stopping needs a patience of at least 1 epoch and a min_delta of at least 0, got patience {}, min_delta {}",
+                rule.patience, rule.min_delta
+            )));
+        }
         let last = net.layers().len();
         let act = net.layers()[last - 1].activation();
         match (self.loss, act) {

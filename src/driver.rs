@@ -2,8 +2,8 @@
 //! training, resuming, losses and gradients.
 //!
 //! A run goes data → network → backend → report, the same on every
-//! backend: [`run`] checks the settings, plans the steps
-//! ([`StepPlan`]), hands them to a backend's [`Runner`](crate::plan) (the CPU path's
+//! backend: `run` checks the settings, plans the steps
+//! (`plan::StepPlan`), hands them to a backend's `Runner` (the CPU path's
 //! `cpu::CpuRunner`, the GPU's `gpu::Resident`), reports progress and
 //! keeps the loss history, stops at the first NaN or infinite batch loss
 //! and rolls the run back to the step before it, and counts steps and
@@ -11,6 +11,7 @@
 //! given and loads and stores the parameters and the optimizer's state.
 
 use std::future::Future;
+use std::ops::Range;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -19,7 +20,7 @@ use std::time::Duration;
 use web_time::Instant;
 
 use crate::backend::Device;
-use crate::config::TrainConfig;
+use crate::config::{EarlyStopping, TrainConfig};
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::layer::Gradient;
@@ -27,6 +28,7 @@ use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
+pub use crate::plan::Validated;
 use crate::plan::{Runner, StepPlan};
 
 /// The loss at one step, handed to the progress callback and kept in the
@@ -47,12 +49,91 @@ pub struct Progress {
 pub struct TrainReport {
     /// The loss every `report_every` steps (steps 0, N, 2N, ...).
     pub history: Vec<Progress>,
-    /// Steps taken (updates made).
+    /// Steps taken (updates made) up to the parameters the run ended on
+    /// (with early stopping, the best epoch's).
     pub steps: usize,
-    /// Mean loss over the whole training set after the last update.
+    /// Mean loss over the whole training set under the parameters the run
+    /// ended on.
     pub final_loss: f64,
     /// Wall-clock time of the run, data checks included.
     pub elapsed: Duration,
+    /// One entry per epoch, for runs that stop between epochs (validation
+    /// rows, early stopping, an observer that asks); empty otherwise.
+    pub epochs: Vec<EpochSummary>,
+    /// With early stopping: the epoch (counted over runs) whose parameters
+    /// the run ended on, the one with the lowest validation loss.
+    pub best_epoch: Option<usize>,
+    /// Whether early stopping ended the run before its last epoch.
+    pub stopped_early: bool,
+}
+
+/// The end of an epoch, as an [`Observer`] sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochReport {
+    /// The epoch, counted over runs, from 0.
+    pub epoch: usize,
+    /// Steps done after it, counted over runs.
+    pub steps: u64,
+    /// Mean loss per row over the epoch's batches, each under the weights
+    /// before its update.
+    pub train_loss: f64,
+    /// With validation rows: their loss and predictions.
+    pub validation: Option<Validated>,
+    /// Whether the validation loss is the best so far (by more than the
+    /// early stopping rule's `min_delta`).
+    pub best: bool,
+}
+
+/// An epoch, as the report keeps it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochSummary {
+    /// The epoch, counted over runs.
+    pub epoch: usize,
+    /// Steps done after it, counted over runs.
+    pub steps: u64,
+    /// Mean training loss over its batches.
+    pub train_loss: f64,
+    /// The validation loss after it.
+    pub validation_loss: Option<f64>,
+}
+
+/// What a run tells its caller as it goes; every method has a default
+/// that does nothing, and a closure `FnMut(&Progress)` is an observer of
+/// steps.
+pub trait Observer {
+    /// The batch loss every `config.report_every` steps.
+    fn step(&mut self, _progress: &Progress) {}
+
+    /// Whether to stop after every epoch even without validation rows (so
+    /// [`Observer::epoch`] sees each one).
+    fn wants_epochs(&self) -> bool {
+        false
+    }
+
+    /// The end of an epoch.
+    fn epoch(&mut self, _epoch: &EpochReport) {}
+
+    /// Whether to be handed this epoch's parameters (a checkpoint).
+    fn wants_checkpoint(&mut self, _epoch: &EpochReport) -> bool {
+        false
+    }
+
+    /// The parameters after `epoch` and the optimizer's state, when
+    /// [`Observer::wants_checkpoint`] said so; an error stops the run.
+    fn checkpoint(
+        &mut self,
+        _epoch: &EpochReport,
+        _net: &Network,
+        _state: &OptimizerState,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&Progress)> Observer for F {
+    fn step(&mut self, progress: &Progress) {
+        self(progress)
+    }
 }
 
 /// The mean loss of a batch of `rows` rows from its sum; a sum beyond f32's
@@ -69,15 +150,46 @@ fn batch_loss(sum: f64, rows: usize) -> f64 {
     }
 }
 
-/// Run `config` on `net` with `runner` (already made for this run's data),
-/// carrying `state` on: the training loop of every backend.
+/// Which epoch's parameters are the best so far, by validation loss, and
+/// whether a run of `config` should stop for want of improvement.
+struct BestEpoch {
+    stopping: Option<EarlyStopping>,
+    best: Option<(u64, f64)>,
+    since: usize,
+}
+
+impl BestEpoch {
+    /// Whether `loss` (epoch `epoch`'s validation loss) is the new best:
+    /// below the best so far by more than the stopping rule's `min_delta`.
+    fn update(&mut self, epoch: u64, loss: f64) -> bool {
+        let min_delta = self.stopping.map_or(0.0, |s| s.min_delta);
+        let better = loss.is_finite() && self.best.is_none_or(|(_, b)| loss < b - min_delta);
+        if better {
+            self.best = Some((epoch, loss));
+            self.since = 0;
+        } else {
+            self.since += 1;
+        }
+        better
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stopping.is_some_and(|s| self.since >= s.patience)
+    }
+}
+
+/// Run `config` on `net` with `runner` (already made for this run's data,
+/// and its validation rows when `validating`), carrying `state` on: the
+/// training loop of every backend.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     runner: &mut impl Runner,
     net: &mut Network,
     rows: usize,
+    validating: bool,
     config: &TrainConfig,
     state: &mut OptimizerState,
-    on_progress: &mut dyn FnMut(&Progress),
+    observer: &mut dyn Observer,
     start: Instant,
 ) -> Result<TrainReport> {
     let plan = StepPlan::new(config, rows, state)?;
@@ -90,38 +202,113 @@ pub(crate) async fn run(
     let first = plan.first_step();
     let mut history = Vec::new();
     let mut diverged = None;
-    runner
-        .train(
-            net.layers_mut(),
-            state,
-            &plan,
-            0..plan.len(),
-            &mut |s, sum| {
-                let loss = batch_loss(sum, s.rows);
-                if !loss.is_finite() {
-                    diverged = Some((s.t - first, loss));
-                    return false;
-                }
-                if config.report_every > 0 && s.t.is_multiple_of(config.report_every as u64) {
-                    let p = Progress {
-                        step: s.t as usize,
-                        epoch: s.epoch as usize,
-                        loss,
-                    };
-                    on_progress(&p);
-                    history.push(p);
-                }
-                true
-            },
-        )
-        .await?;
+    // Epoch by epoch when something happens between epochs; else in one
+    // go, which lets a GPU put many epochs into each submit.
+    let by_epoch = validating || config.early_stopping.is_some() || observer.wants_epochs();
+    let ranges: Box<dyn Iterator<Item = Range<u64>>> = if by_epoch {
+        let per = plan.per_epoch();
+        Box::new((0..config.epochs as u64).map(move |e| e * per..(e + 1) * per))
+    } else {
+        Box::new(std::iter::once(0..plan.len()))
+    };
+    let mut best = BestEpoch {
+        stopping: config.early_stopping,
+        best: None,
+        since: 0,
+    };
+    let restore_best = config.early_stopping.is_some();
+    let mut epochs = Vec::new();
+    let mut done = 0;
+    let mut stopped_early = false;
+    for range in ranges {
+        let mut epoch_sum = (0.0f64, 0usize);
+        runner
+            .train(
+                net.layers_mut(),
+                state,
+                &plan,
+                range.clone(),
+                &mut |s, sum| {
+                    let loss = batch_loss(sum, s.rows);
+                    if !loss.is_finite() {
+                        diverged = Some((s.t - first, loss));
+                        return false;
+                    }
+                    epoch_sum.0 += sum;
+                    epoch_sum.1 += s.rows;
+                    if config.report_every > 0 && s.t.is_multiple_of(config.report_every as u64) {
+                        let p = Progress {
+                            step: s.t as usize,
+                            epoch: s.epoch as usize,
+                            loss,
+                        };
+                        observer.step(&p);
+                        history.push(p);
+                    }
+                    true
+                },
+            )
+            .await?;
+        if diverged.is_some() {
+            break;
+        }
+        done = range.end;
+        if !by_epoch {
+            continue;
+        }
+        let epoch = plan.epochs_after(done) - 1;
+        let validation = match validating {
+            true => Some(runner.evaluate(net.layers()).await?),
+            false => None,
+        };
+        let is_best = validation
+            .as_ref()
+            .is_some_and(|v| best.update(epoch, v.loss));
+        if is_best && restore_best {
+            runner.keep_best(net.layers(), state).await?;
+        }
+        let report = EpochReport {
+            epoch: epoch as usize,
+            steps: first + done,
+            train_loss: epoch_sum.0 / epoch_sum.1.max(1) as f64,
+            validation,
+            best: is_best,
+        };
+        observer.epoch(&report);
+        if observer.wants_checkpoint(&report) {
+            let (mut copy, mut saved) = (net.clone(), state.clone());
+            runner.store(copy.layers_mut(), &mut saved).await?;
+            saved.steps = first + done;
+            saved.epochs = epoch + 1;
+            observer.checkpoint(&report, &copy, &saved)?;
+        }
+        epochs.push(EpochSummary {
+            epoch: report.epoch,
+            steps: report.steps,
+            train_loss: report.train_loss,
+            validation_loss: report.validation.as_ref().map(|v| v.loss),
+        });
+        if best.should_stop() {
+            stopped_early = true;
+            break;
+        }
+    }
 
+    // With early stopping, the run ends on the best epoch's parameters.
+    let best_epoch = best.best.map(|(e, _)| e);
+    if diverged.is_none()
+        && restore_best
+        && let Some(e) = best_epoch
+        && plan.epochs_after(done) != e + 1
+    {
+        runner.restore_best(net.layers_mut(), state).await?;
+        done = (e + 1 - plan.epochs_after(0)) * plan.per_epoch();
+    }
     let final_loss = match diverged {
         None => runner.mean_loss(net.layers()).await?,
         Some(_) => f64::NAN,
     };
-    if let Some((step, loss)) =
-        diverged.or((!final_loss.is_finite()).then_some((plan.len(), final_loss)))
+    if let Some((step, loss)) = diverged.or((!final_loss.is_finite()).then_some((done, final_loss)))
     {
         // The update of the step before broke the run: replay the steps up
         // to it from the start, which gives the network as it was before
@@ -144,13 +331,16 @@ pub(crate) async fn run(
         });
     }
     runner.store(net.layers_mut(), state).await?;
-    state.steps = first + plan.len();
-    state.epochs = plan.epochs_after(plan.len());
+    state.steps = first + done;
+    state.epochs = plan.epochs_after(done);
     Ok(TrainReport {
         history,
-        steps: plan.len() as usize,
+        steps: done as usize,
         final_loss,
         elapsed: start.elapsed(),
+        epochs,
+        best_epoch: best_epoch.filter(|_| restore_best).map(|e| e as usize),
+        stopped_early,
     })
 }
 
@@ -287,18 +477,16 @@ impl Network {
         targets: &Matrix,
         config: &TrainConfig,
         state: &mut OptimizerState,
-        on_progress: impl FnMut(&Progress),
+        mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
-        let run = self.resume_on_async(device, inputs, targets, config, state, on_progress);
-        match device.gpu_context() {
-            None => now(run),
-            #[cfg(not(target_arch = "wasm32"))]
-            Some(_) => pollster::block_on(run),
-            #[cfg(target_arch = "wasm32")]
-            Some(_) => Err(Error::Gpu(
-                "a browser cannot wait for the GPU: use Network::resume_on_async".into(),
-            )),
-        }
+        self.fit(
+            device,
+            (inputs, targets),
+            None,
+            config,
+            state,
+            &mut on_progress,
+        )
     }
 
     /// [`Network::resume_on`] as a future: the GPU path's readbacks are
@@ -313,33 +501,117 @@ impl Network {
         state: &mut OptimizerState,
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<TrainReport> {
+        self.fit_async(
+            device,
+            (inputs, targets),
+            None,
+            config,
+            state,
+            &mut on_progress,
+        )
+        .await
+    }
+
+    /// Train on `train` (inputs, targets) from `state`, as
+    /// [`Network::resume_on`] does, checking the network against
+    /// `validation` rows after every epoch (their loss and predictions,
+    /// computed on `device`, go to `observer`), stopping early by
+    /// `config.early_stopping` and then ending on the best epoch's
+    /// parameters. `observer` also sees the steps and may ask for
+    /// checkpoints.
+    ///
+    /// ```
+    /// use neurona::{Activation, Backend, Device, EarlyStopping, Loss, Matrix, Network};
+    /// use neurona::{Optimizer, OptimizerState, TrainConfig};
+    /// let x = Matrix::from_rows(&[[0.], [1.], [2.], [3.]])?;
+    /// let y = Matrix::from_rows(&[[0.], [1.], [2.], [3.]])?;
+    /// let mut net = Network::builder(1).layer(1, Activation::Identity).build(1)?;
+    /// let config = TrainConfig::new()
+    ///     .loss(Loss::Mse)
+    ///     .optimizer(Optimizer::Sgd)
+    ///     .learning_rate(0.05)
+    ///     .full_batch()
+    ///     .epochs(500)
+    ///     .early_stopping(EarlyStopping { patience: 5, min_delta: 1e-9 });
+    /// let mut state = OptimizerState::new(&net, config.optimizer)?;
+    /// let cpu = Device::new(Backend::Cpu)?;
+    /// let report = net.fit(&cpu, (&x, &y), Some((&x, &y)), &config, &mut state, &mut |_: &_| {})?;
+    /// assert_eq!(report.epochs.len(), report.best_epoch.unwrap() + 1 + 5 * report.stopped_early as usize);
+    /// assert!(report.final_loss < 1e-6);
+    /// # Ok::<(), neurona::Error>(())
+    /// ```
+    pub fn fit(
+        &mut self,
+        device: &Device,
+        train: (&Matrix, &Matrix),
+        validation: Option<(&Matrix, &Matrix)>,
+        config: &TrainConfig,
+        state: &mut OptimizerState,
+        observer: &mut dyn Observer,
+    ) -> Result<TrainReport> {
+        let run = self.fit_async(device, train, validation, config, state, observer);
+        match device.gpu_context() {
+            None => now(run),
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(_) => pollster::block_on(run),
+            #[cfg(target_arch = "wasm32")]
+            Some(_) => Err(Error::Gpu(
+                "a browser cannot wait for the GPU: use Network::fit_async".into(),
+            )),
+        }
+    }
+
+    /// [`Network::fit`] as a future (for the browser).
+    pub async fn fit_async(
+        &mut self,
+        device: &Device,
+        (inputs, targets): (&Matrix, &Matrix),
+        validation: Option<(&Matrix, &Matrix)>,
+        config: &TrainConfig,
+        state: &mut OptimizerState,
+        observer: &mut dyn Observer,
+    ) -> Result<TrainReport> {
         let start = Instant::now();
         config.check_run(self, inputs, targets, state)?;
+        if let Some((vx, vy)) = validation {
+            config.check_data(self, vx, vy).map_err(|e| match e {
+                Error::Config(m) | Error::Data(m) => Error::Data(format!("validation rows: {m}")),
+                other => Error::Data(format!("validation rows: {other}")),
+            })?;
+        } else if config.early_stopping.is_some() {
+            return Err(Error::Config(
+                "early stopping watches the validation loss: give validation rows".into(),
+            ));
+        }
         let rows = inputs.rows();
+        let validating = validation.is_some();
         match device.gpu_context() {
             Some(ctx) => {
-                let mut runner =
-                    crate::gpu::Resident::new(ctx, self, inputs, targets, config, state)?;
+                let mut runner = crate::gpu::Resident::new(
+                    ctx, self, inputs, targets, validation, config, state,
+                )?;
                 run(
                     &mut runner,
                     self,
                     rows,
+                    validating,
                     config,
                     state,
-                    &mut on_progress,
+                    observer,
                     start,
                 )
                 .await
             }
             None => {
-                let mut runner = cpu::CpuRunner::new(self, inputs, targets, config)?;
+                let mut runner = cpu::CpuRunner::new(self, inputs, targets, validation, config)?;
                 run(
                     &mut runner,
                     self,
                     rows,
+                    validating,
                     config,
                     state,
-                    &mut on_progress,
+                    observer,
                     start,
                 )
                 .await

@@ -4,7 +4,7 @@ use crate::activation::Activation;
 use crate::error::{Error, Result};
 
 /// Gradient of the loss with respect to one layer's parameters, in the
-/// layer's own layout (see [`Network::gradients`]).
+/// layer's own layout (see [`Network::gradients`](crate::Network::gradients)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gradient {
     /// `∂loss/∂W`, row-major `inputs x outputs`.

@@ -14,29 +14,86 @@
 //! ```
 //!
 //! ## Where things are
-//! - [`network`]: [`Network`] (layers in order), its builder, prediction and
-//!   training entry points.
-//! - [`layer`]: [`Layer`], weights `inputs x outputs` row-major plus bias.
-//! - [`activation`]: [`Activation`] and its derivative from the output.
-//! - [`loss`]: [`Loss`] (MSE, BCE, cross-entropy): values and gradients.
-//! - [`init`]: [`Init`], how a new network's weights are drawn.
-//! - [`train`]: [`TrainConfig`] and the exact update rule, [`TrainReport`].
-//! - [`optimizer`]: [`Optimizer`] (SGD, momentum, Adam), [`Schedule`],
-//!   [`OptimizerState`].
-//! - [`metrics`]: accuracy and [`ConfusionMatrix`].
-//! - [`batches`]: mini-batch order, shuffled by a seeded permutation.
-//! - [`backend`]: [`Backend`] (cpu, gpu, auto) and the [`Device`] it opens.
-//! - [`bench`](mod@bench): the benchmark workloads, side by side with numpy.
-//! - [`cpu`]: the CPU path, one function per step of training.
-//! - [`gpu`]: the GPU path: [`GpuContext`], kernels, a resident training
-//!   run; the WGSL sources are in `shaders/`, one file per kernel.
-//! - [`matrix`]: [`Matrix`], row-major batches.
-//! - [`data`]: CSV files ([`Table`]) and [`Standardizer`].
-//! - [`model_file`]: [`Model`] saved as safetensors in PyTorch's layout.
-//! - [`notebook`]: the origin notebook's data and starting weights.
-//! - [`problems`]: small seeded problems (the spam neuron, two moons, ...).
-//! - [`error`]: [`Error`], every bad input as a value with a message.
-//! - [`memory`]: sizes checked against the memory the machine has free.
+//!
+//! A run flows one way: data → network → backend → report. This list names
+//! every file of the repository (README.md points here).
+//!
+//! Data and the network, as data:
+//! - `src/data.rs` ([`data`]): CSV files ([`Table`]) and [`Standardizer`].
+//! - `src/targets.rs` ([`targets`]): what a target column means: one-hot
+//!   classes, classification or not, the default loss of an output.
+//! - `src/matrix.rs` ([`matrix`]): [`Matrix`], row-major batches.
+//! - `src/network.rs` ([`network`]): [`Network`] (layers in order), its
+//!   builder and `Display`; `src/layer.rs` ([`layer`]): [`Layer`], weights
+//!   `inputs x outputs` row-major plus bias, and its [`Gradient`].
+//! - `src/activation.rs` ([`activation`]): [`Activation`] and its derivative
+//!   from the output; `src/loss.rs` ([`loss`]): [`Loss`] (MSE, BCE,
+//!   cross-entropy); `src/init.rs` ([`init`]): [`Init`], how weights start.
+//! - `src/model_file.rs` ([`model_file`]): [`Model`] saved as safetensors in
+//!   PyTorch's layout.
+//! - `src/notebook.rs` ([`notebook`]): the origin notebook's data and
+//!   weights; `src/problems.rs` ([`problems`]): seeded toy problems.
+//!
+//! A run:
+//! - `src/config.rs` ([`config`]): [`TrainConfig`], its checks, the exact
+//!   update rule and each step's rates.
+//! - `src/optimizer.rs` ([`optimizer`]): [`Optimizer`], [`Schedule`],
+//!   [`OptimizerState`]; `src/batches.rs` ([`batches`]): batch order.
+//! - `src/plan.rs`: the steps of a run, planned lazily, and the `Runner`
+//!   trait every backend implements (train these steps, mean loss, load,
+//!   store).
+//! - `src/driver.rs` ([`driver`]): the one training driver (checks,
+//!   progress, history, divergence and rollback, step counts) and running a
+//!   [`Network`]: `predict`, `train`, `resume_on`, `loss`, `gradients`;
+//!   [`TrainReport`], [`Progress`].
+//! - `src/backend.rs` ([`backend`]): [`Backend`] (cpu, gpu, auto) and the
+//!   [`Device`] it opens.
+//! - `src/metrics.rs` ([`metrics`]): accuracy and [`ConfusionMatrix`].
+//!
+//! The CPU path, [`cpu`] (the reference every kernel is checked against):
+//! `src/cpu/mod.rs` (its `Runner`, workspaces, predict), `forward.rs`
+//! (`matmul_bias_act`, `output_activation`), `backward.rs` (`output_delta`,
+//! `hidden_delta`), `update.rs` (`sgd_update`, `weight_gradient`,
+//! `optimizer_update`), `matmul.rs` (the only `gemm` calls).
+//!
+//! The GPU path, [`gpu`]: `src/gpu/context.rs` ([`GpuContext`],
+//! [`GpuOptions`], adapter choice), `gate.rs` (GL devices take turns),
+//! `shaders.rs` (WGSL sources, the constants generated for them, pipelines
+//! per shader and variant), `variants.rs` ([`TileShape`], the matmul
+//! variants as values), `kernels.rs` (dispatch, folded grids, per-step
+//! uniforms), `ops.rs` (one constructor per kernel, named after its CPU
+//! twin), `parameters.rs` (a layer's parameter buffer layout), `buffers.rs`
+//! (upload, limits, readback), `resident.rs` (a run resident on the GPU, its
+//! `Runner`), `small.rs` (networks that fit one workgroup), `twins.rs`
+//! (one-shot kernel calls for tests and benchmarks). The kernels are in
+//! `shaders/`: `common.wgsl` (prepended to all), `matmul.wgsl` (forward,
+//! hidden delta, update, gradient), `gather.wgsl`, `output_activation.wgsl`,
+//! `loss.wgsl`, `output_delta.wgsl`, `optimizer.wgsl`, `train_small.wgsl`;
+//! each opens with its math, bindings and workgroup shape.
+//!
+//! Around it:
+//! - `src/error.rs` ([`error`]): [`Error`], every bad input as a value;
+//!   `src/memory.rs` ([`memory`]): sizes checked against free memory;
+//!   `src/random.rs`: seeded streams, the same on every machine.
+//! - `src/bench.rs` ([`bench`](mod@bench)): the benchmark, side by side
+//!   with numpy (`benches/numpy_reference.py`); `benches/sgemm.rs`: gemm
+//!   against matrixmultiply.
+//! - The command: `src/main.rs`, `src/cli/` (`args.rs` the flags, `plan.rs`
+//!   flags into a checked training plan, `train.rs`, `predict.rs`,
+//!   `info.rs`, `bench.rs`, `notebook.rs` (no arguments), `progress.rs`).
+//! - `examples/`: `notebook.rs`, `neuron.rs`, `recipes.rs`, `benchmark.rs`;
+//!   `examples/data/iris.csv` with `iris.README.md`.
+//! - `tests/` (one binary, `tests.rs`): `common/mod.rs` (helpers,
+//!   `on_each_backend!`), `steps.rs` (each CPU step against a naive
+//!   oracle), `gradcheck.rs` (finite differences), `training.rs`,
+//!   `learning.rs`, `errors.rs`, `parity.rs` (kernel parity bodies shared
+//!   with the browser), `gpu.rs`, `cli.rs` (the binary end to end),
+//!   `modules.rs` (no module cycle); `web.rs`: the parity bodies in a
+//!   browser.
+//! - `web/`: the browser page (`index.html`, `main.js`, `src/lib.rs` its
+//!   bindings, `serve.sh`, `test.sh`, `tests/e2e.mjs`, `package.json`),
+//!   `docs/web-page.png` its screenshot; `webdriver.json` and
+//!   `.cargo/config.toml` run the browser tests; `.ci/run` is CI.
 
 pub mod activation;
 pub mod backend;
@@ -67,9 +124,9 @@ pub mod targets;
 pub use activation::{Activation, SigmoidDerivative};
 pub use backend::{Backend, Device};
 pub use batches::{BatchOrder, shuffled_order};
-pub use config::{Reduction, TrainConfig};
-pub use data::{Standardizer, Table};
-pub use driver::{Progress, TrainReport};
+pub use config::{EarlyStopping, Reduction, TrainConfig};
+pub use data::{CsvOptions, Standardizer, Table};
+pub use driver::{EpochReport, EpochSummary, Observer, Progress, TrainReport, Validated};
 pub use error::{Error, Result};
 pub use gpu::{
     AdapterReport, GpuContext, GpuOptions, GraphicsApi, MATMUL_VARIANTS, MatmulChoice, TileShape,

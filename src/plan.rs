@@ -9,7 +9,18 @@ use crate::batches::batch_ranges;
 use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::layer::Layer;
+use crate::matrix::Matrix;
 use crate::optimizer::OptimizerState;
+
+/// The validation rows' loss and the network's predictions for them, at
+/// the end of an epoch, computed on the device that trains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    /// Mean loss per row, as training reports it.
+    pub loss: f64,
+    /// One row of outputs per validation row.
+    pub predictions: Matrix,
+}
 
 /// One step: its number `t` over all runs (Adam's `t − 1`, the schedule's
 /// step), its epoch (also counted over all runs), and which rows of the
@@ -52,6 +63,11 @@ impl StepPlan {
     /// Steps in the run.
     pub(crate) fn len(&self) -> u64 {
         self.steps
+    }
+
+    /// Batches in an epoch.
+    pub(crate) fn per_epoch(&self) -> u64 {
+        self.per_epoch
     }
 
     /// The number `t` of the run's first step: the steps done before it.
@@ -122,6 +138,21 @@ pub(crate) trait Runner {
 
     /// Write the trained parameters and the optimizer's state back.
     async fn store(&mut self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()>;
+
+    /// The validation rows the backend was made with: their mean loss and
+    /// the predictions, under the parameters as trained so far.
+    async fn evaluate(&mut self, layers: &[Layer]) -> Result<Validated>;
+
+    /// Keep a copy of the parameters and state as trained so far (the best
+    /// epoch's), where the backend trains them.
+    async fn keep_best(&mut self, layers: &[Layer], state: &OptimizerState) -> Result<()>;
+
+    /// Go back to the copy [`Runner::keep_best`] kept.
+    async fn restore_best(
+        &mut self,
+        layers: &mut [Layer],
+        state: &mut OptimizerState,
+    ) -> Result<()>;
 }
 
 #[cfg(test)]

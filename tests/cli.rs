@@ -449,7 +449,7 @@ fn bad_inputs_fail_with_clear_messages() {
     );
     assert_fails(
         &train(&dir.file("nan.csv", "a,b,y\n1,NaN,0\n3,4,1\n"), &[]),
-        "line 2, column \"b\": \"NaN\" is not a finite number",
+        "line 2, column \"b\": the value is missing",
         &save,
     );
     assert_fails(

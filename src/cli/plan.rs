@@ -64,9 +64,7 @@ fn take(m: &Matrix, rows: &[u32]) -> Result<Matrix> {
 /// numbers 0..k-1).
 fn targets_of(table: &Table, column: usize, k: usize) -> Result<Matrix> {
     let name = &table.columns[column];
-    let values: Vec<f32> = (0..table.values.rows())
-        .map(|r| table.values.row(r)[column])
-        .collect();
+    let values = table.numbers(column)?;
     if k == 1 {
         return Matrix::new(values.len(), 1, values);
     }
@@ -189,7 +187,7 @@ impl TrainPlan {
         let y_all = targets_of(&table, target, outputs)?;
         let classes = (outputs > 1).then_some(outputs);
 
-        let (train_rows, test_rows) = split(table.values.rows(), args.test_split, args.seed)?;
+        let (train_rows, test_rows) = split(table.rows(), args.test_split, args.seed)?;
         let (mut x_train, y_train) = (take(&inputs, &train_rows)?, take(&y_all, &train_rows)?);
         let (mut x_test, y_test) = (take(&inputs, &test_rows)?, take(&y_all, &test_rows)?);
         let standardizer = args.standardize.then(|| Standardizer::fit(&x_train));

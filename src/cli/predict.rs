@@ -12,7 +12,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let model = Model::load(&args.model)?;
     let table = Table::read_csv(&args.data)?;
     let x = if model.features.is_empty() {
-        table.values.clone()
+        table.select_columns(&(0..table.columns.len()).collect::<Vec<_>>())?
     } else {
         table.select(&model.features).map_err(|e| {
             Error::Data(format!(

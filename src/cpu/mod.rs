@@ -29,7 +29,7 @@ use crate::matrix::Matrix;
 use crate::memory;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
-use crate::plan::{PlannedStep, Runner, StepPlan};
+use crate::plan::{PlannedStep, Runner, StepPlan, Validated};
 
 /// Activations and deltas of every layer for batches of up to `rows` rows,
 /// the output layer's logits, and (for optimizers other than plain SGD)
@@ -248,6 +248,38 @@ pub(crate) fn predict(net: &Network, x: &Matrix) -> Result<Matrix> {
     Matrix::new(rows, n_out, out)
 }
 
+/// The mean loss over `x`, `y` and the predictions, from one forward pass
+/// over chunks of [`CHUNK_ROWS`] rows.
+fn evaluate(layers: &[Layer], x: &Matrix, y: &Matrix, config: &TrainConfig) -> Result<Validated> {
+    let (rows, n_in, n_out) = (x.rows(), x.cols(), y.cols());
+    let what = format!("the predictions for {rows} rows");
+    let mut out = memory::with_capacity(&what, rows.saturating_mul(n_out))?;
+    let mut ws = Workspace::new(layers, rows.min(CHUNK_ROWS), false)?;
+    let logits = config.loss.uses_logits();
+    let mut total = 0.0;
+    for (s, e) in batch_ranges(rows, ws.rows) {
+        let xs = &x.as_slice()[s * n_in..e * n_in];
+        forward(layers, xs, e - s, &mut ws.acts, &mut ws.logits, logits);
+        let sum = batch_loss(
+            config,
+            &ws,
+            &y.as_slice()[s * n_out..e * n_out],
+            (e - s) * n_out,
+        );
+        // Beyond f32's range is infinite, as on the GPU (see the driver).
+        total += if (sum as f32).is_finite() || sum.is_nan() {
+            sum
+        } else {
+            f64::INFINITY
+        };
+        out.extend_from_slice(&ws.acts[layers.len() - 1][..(e - s) * n_out]);
+    }
+    Ok(Validated {
+        loss: total / rows as f64,
+        predictions: Matrix::new(rows, n_out, out)?,
+    })
+}
+
 /// Mean loss of `net` over every row of `x`, in batches of up to 4,096.
 pub(crate) fn evaluate_loss(
     net: &Network,
@@ -309,8 +341,11 @@ fn gather(m: &[f32], cols: usize, order: &[u32], out: &mut Vec<f32>) {
 pub(crate) struct CpuRunner<'a> {
     x: &'a Matrix,
     y: &'a Matrix,
+    validation: Option<(&'a Matrix, &'a Matrix)>,
     config: &'a TrainConfig,
     ws: Workspace,
+    /// The best epoch's parameters and state (early stopping).
+    best: Option<(Vec<Layer>, OptimizerState)>,
     /// The rows of the current batch, when shuffled.
     xb: Vec<f32>,
     yb: Vec<f32>,
@@ -324,13 +359,16 @@ impl<'a> CpuRunner<'a> {
         net: &Network,
         x: &'a Matrix,
         y: &'a Matrix,
+        validation: Option<(&'a Matrix, &'a Matrix)>,
         config: &'a TrainConfig,
     ) -> Result<Self> {
         let batch = config.batch_rows(x.rows());
         Ok(CpuRunner {
             x,
             y,
+            validation,
             config,
+            best: None,
             ws: Workspace::new(net.layers(), batch, !config.fused_sgd())?,
             xb: Vec::new(),
             yb: Vec::new(),
@@ -400,6 +438,28 @@ impl Runner for CpuRunner<'_> {
     }
 
     async fn store(&mut self, _: &mut [Layer], _: &mut OptimizerState) -> Result<()> {
+        Ok(())
+    }
+
+    async fn evaluate(&mut self, layers: &[Layer]) -> Result<Validated> {
+        let (x, y) = self.validation.expect("a runner made with validation rows");
+        evaluate(layers, x, y, self.config)
+    }
+
+    async fn keep_best(&mut self, layers: &[Layer], state: &OptimizerState) -> Result<()> {
+        self.best = Some((layers.to_vec(), state.clone()));
+        Ok(())
+    }
+
+    async fn restore_best(
+        &mut self,
+        layers: &mut [Layer],
+        state: &mut OptimizerState,
+    ) -> Result<()> {
+        if let Some((kept, saved)) = &self.best {
+            layers.clone_from_slice(kept);
+            *state = saved.clone();
+        }
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
 //! Dispatching kernels: grid sizes (folded to the device's limit), the
-//! per-step uniform slots, and [`Kernel`], one pipeline with its bound
+//! per-step uniform slots, and `Kernel`, one pipeline with its bound
 //! buffers. The kernels themselves are set up in `gpu::ops`.
 
 use std::sync::Mutex;

@@ -32,7 +32,7 @@ use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::Network;
 use crate::optimizer::OptimizerState;
-use crate::plan::{PlannedStep, Runner, StepPlan};
+use crate::plan::{PlannedStep, Runner, StepPlan, Validated};
 
 /// Most steps recorded into one submit.
 const MAX_STEPS_PER_SUBMIT: usize = 1024;
@@ -67,8 +67,27 @@ pub(crate) struct Resident<'a> {
     /// The optimizer's step per layer, after its gradient product.
     optimizer: Vec<Kernel>,
     small: Option<Small>,
+    /// The validation rows and their kernels, when the run has them.
+    validation: Option<Validation>,
+    /// The best epoch's parameter buffers (early stopping).
+    best: Vec<wgpu::Buffer>,
+    /// The last layer's activations (the predictions) and its width.
+    outputs: (wgpu::Buffer, usize),
     // Last, so every buffer above is dropped before it is released (GL).
     _gate: GateGuard,
+}
+
+/// Validation rows resident on the GPU, gathered into the batch buffers a
+/// chunk at a time and run forward with the training run's kernels.
+struct Validation {
+    rows: usize,
+    /// File order: the rows of each chunk.
+    _index: wgpu::Buffer,
+    gather_x: Kernel,
+    gather_y: Kernel,
+    /// Every row's outputs, copied chunk by chunk from the last layer.
+    predictions: wgpu::Buffer,
+    _data: [wgpu::Buffer; 2],
 }
 
 /// Floating-point work of one training step (2·M·N·K per product, three
@@ -89,13 +108,15 @@ fn layer_state(state: &OptimizerState, l: usize) -> [&[f32]; 2] {
 }
 
 impl<'a> Resident<'a> {
-    /// The run of `config` on `x`, `y` (checked by the driver): the data,
-    /// `net`'s parameters with `state`, and every kernel, on the GPU.
+    /// The run of `config` on `x`, `y` (checked by the driver), with its
+    /// `validation` rows: the data, `net`'s parameters with `state`, and
+    /// every kernel, on the GPU.
     pub(crate) fn new(
         ctx: &'a GpuContext,
         net: &Network,
         x: &Matrix,
         y: &Matrix,
+        validation: Option<(&Matrix, &Matrix)>,
         config: &'a TrainConfig,
         state: &OptimizerState,
     ) -> Result<Self> {
@@ -104,7 +125,9 @@ impl<'a> Resident<'a> {
         let batch = config.batch_rows(n);
         let steps_per_submit =
             ((FLOP_PER_SUBMIT / flop_per_step(net, batch)) as usize).clamp(1, MAX_STEPS_PER_SUBMIT);
-        let gather = !(config.order == BatchOrder::InOrder && batch == n);
+        // Validation rows are gathered into the batch buffers, so those
+        // cannot be the data set itself.
+        let gather = !(config.order == BatchOrder::InOrder && batch == n) || validation.is_some();
         let layers = net.layers();
         let (n_in, n_out) = (x.cols(), y.cols());
         size_u32("batch rows", batch)?;
@@ -309,7 +332,53 @@ impl<'a> Resident<'a> {
             losses: &losses,
         };
         let small = Small::new(ctx, net, batch, config, small_inputs, steps_per_submit)?;
+        let validation = match validation {
+            None => None,
+            Some((vx, vy)) => {
+                let rows = vx.rows();
+                size_u32("validation rows", rows)?;
+                let data = [
+                    ctx.storage_from("validation inputs", vx.as_slice())?,
+                    ctx.storage_from("validation targets", vy.as_slice())?,
+                ];
+                let identity: Vec<u32> = (0..rows as u32).collect();
+                let index = ctx.storage_from("validation row indices", &identity)?;
+                let gather_x = ops::Gather {
+                    src: &data[0],
+                    idx: &index,
+                    dst: &x_in,
+                }
+                .kernel(ctx, n_in)?;
+                let gather_y = ops::Gather {
+                    src: &data[1],
+                    idx: &index,
+                    dst: &y_in,
+                }
+                .kernel(ctx, n_out)?;
+                Some(Validation {
+                    rows,
+                    _index: index,
+                    gather_x,
+                    gather_y,
+                    predictions: ctx.storage_zeroed("validation predictions", rows * n_out)?,
+                    _data: data,
+                })
+            }
+        };
+        let best = match config.early_stopping {
+            Some(_) => layouts
+                .iter()
+                .enumerate()
+                .map(|(l, layout)| {
+                    ctx.storage_zeroed(&format!("layer {} best parameters", l + 1), layout.len())
+                })
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
         Ok(Resident {
+            validation,
+            best,
+            outputs: (acts[last].clone(), n_out),
             small,
             ctx,
             config,
@@ -423,6 +492,17 @@ impl<'a> Resident<'a> {
             .remove(0))
     }
 
+    /// Copy every layer's parameter buffer to its best-epoch copy
+    /// (`to_best`), or back.
+    fn copy_parameters(&self, to_best: bool) {
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        for ((w, b), layout) in self.weights.iter().zip(&self.best).zip(&self.layouts) {
+            let (from, to) = if to_best { (w, b) } else { (b, w) };
+            encoder.copy_buffer_to_buffer(from, 0, to, 0, 4 * layout.len() as u64);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+    }
+
     /// Steps `from..to` of `plan` in submits: at most `capacity` steps and,
     /// when shuffled, at most `epoch_slots` epochs each.
     fn submits(
@@ -495,6 +575,77 @@ impl Runner for Resident<'_> {
                 .queue
                 .write_buffer(buffer, 0, bytemuck::cast_slice(&values));
         }
+        Ok(())
+    }
+
+    /// The validation rows, a batch at a time: gathered, run forward, the
+    /// loss into a slot per chunk and the outputs copied into the
+    /// predictions buffer.
+    async fn evaluate(&mut self, _: &[Layer]) -> Result<Validated> {
+        let ctx = self.ctx;
+        let v = self
+            .validation
+            .as_ref()
+            .expect("a run made with validation rows");
+        let (last, n_out) = (&self.outputs.0, self.outputs.1);
+        let chunks = StepPlan::chunks(v.rows, self.batch);
+        let mut total = 0.0f64;
+        for chunk in chunks.chunks(self.steps.capacity) {
+            let params: Vec<StepParams> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StepParams {
+                    rows: s.rows as u32,
+                    index_offset: s.start as u32,
+                    loss_slot: i as u32,
+                    ..Default::default()
+                })
+                .collect();
+            self.steps.write(ctx, &params);
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            for (slot, s) in chunk.iter().enumerate() {
+                let rows = s.rows as u32;
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    let mut record = |k: &Kernel| k.record(ctx, &mut pass, &self.steps, slot, rows);
+                    record(&v.gather_x)?;
+                    record(&v.gather_y)?;
+                    for k in &self.forward {
+                        record(k)?;
+                    }
+                    if let Some(k) = &self.output_activation {
+                        record(k)?;
+                    }
+                    record(&self.loss)?;
+                }
+                let bytes = 4 * (s.rows * n_out) as u64;
+                let at = 4 * (s.start * n_out) as u64;
+                encoder.copy_buffer_to_buffer(last, 0, &v.predictions, at, bytes);
+            }
+            ctx.queue.submit([encoder.finish()]);
+            let sums = ctx
+                .read_back(&[(&self.losses, chunk.len())])
+                .await?
+                .remove(0);
+            total += sums.iter().map(|s| *s as f64).sum::<f64>();
+        }
+        let predictions = ctx
+            .read_back(&[(&v.predictions, v.rows * n_out)])
+            .await?
+            .remove(0);
+        Ok(Validated {
+            loss: total / v.rows as f64,
+            predictions: Matrix::new(v.rows, n_out, predictions)?,
+        })
+    }
+
+    async fn keep_best(&mut self, _: &[Layer], _: &OptimizerState) -> Result<()> {
+        self.copy_parameters(true);
+        Ok(())
+    }
+
+    async fn restore_best(&mut self, _: &mut [Layer], _: &mut OptimizerState) -> Result<()> {
+        self.copy_parameters(false);
         Ok(())
     }
 

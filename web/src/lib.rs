@@ -95,9 +95,7 @@ fn problem(name: &str, csv: Option<String>) -> Result<(Problem, String), neurona
                 ));
             }
             let column = table.column(&target)?;
-            let values: Vec<f32> = (0..table.values.rows())
-                .map(|r| table.values.row(r)[column])
-                .collect();
+            let values = table.numbers(column)?;
             let targets = match targets::class_count(&values) {
                 Some(k) => targets::one_hot(&values, k, |r| format!("row {}:", r + 1))?,
                 None => Matrix::new(values.len(), 1, values)?,
