@@ -358,6 +358,17 @@ impl Table {
         }
     }
 
+    /// When the file was read as one column whose header holds another
+    /// separator: which, and the flag that reads it (else empty).
+    pub fn separator_hint(&self) -> String {
+        if self.columns.len() == 1 {
+            one_cell_hint(&self.columns[0], self.delimiter)
+                .replace("the whole row is", "the header is")
+        } else {
+            String::new()
+        }
+    }
+
     /// A hint when a file read as one column holds another separator.
     fn one_column_hint(&self, cell: &str) -> String {
         if self.columns.len() == 1 {

@@ -575,6 +575,30 @@ impl Network {
         config.check_run(self, inputs, targets, state)?;
         if let Some((vx, vy)) = validation {
             config.check_data(self, vx, vy).map_err(|e| match e {
+                Error::OutOfRange {
+                    what,
+                    row,
+                    col,
+                    value,
+                    range,
+                } => Error::OutOfRange {
+                    what: format!("validation {what}"),
+                    row,
+                    col,
+                    value,
+                    range,
+                },
+                Error::NonFinite {
+                    what,
+                    row,
+                    col,
+                    value,
+                } => Error::NonFinite {
+                    what: format!("validation {what}"),
+                    row,
+                    col,
+                    value,
+                },
                 Error::Config(m) | Error::Data(m) => Error::Data(format!("validation rows: {m}")),
                 other => Error::Data(format!("validation rows: {other}")),
             })?;

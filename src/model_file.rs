@@ -7,9 +7,15 @@
 //! - `layers.{i}.bias`: f32, shape `[out]`, for layers with a bias.
 //! - Metadata (strings): `format` = `neurona-model`, `neurona_version`,
 //!   `activations` (a JSON list, e.g. `["relu","sigmoid"]`), `loss`,
-//!   `features` (JSON list of input column names), `target`, `classes`
-//!   (for a multi-class model), `standardize_mean` and `standardize_scale`
-//!   (JSON lists, when inputs are standardised).
+//!   `features` (JSON list of input column names), `targets` (JSON list of
+//!   target columns; `target` too when there is one), `task`
+//!   (`classification`, `multi-label` or `regression`), `labels` (JSON list
+//!   of the class labels, in the order of the outputs; `classes` their
+//!   count), `threshold` (for sigmoid outputs), `standardize_mean` and
+//!   `standardize_scale` (JSON lists, when inputs are standardised),
+//!   `target_mean` and `target_scale` (regression targets, standardised for
+//!   training: predictions are `z · scale + mean`), and `training` (JSON:
+//!   the run's settings and data split, so `--init` can resume it).
 //! - With the optimizer's state (`--save-optimizer`, [`Model::optimizer`]):
 //!   its tensors in the shape of the parameter they belong to, named as
 //!   PyTorch's optimizers name them: `optimizer.layers.{i}.weight.momentum_buffer`
@@ -30,8 +36,11 @@ use crate::data::Standardizer;
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::loss::Loss;
+use crate::matrix::Matrix;
 use crate::network::Network;
+use crate::optimizer::Schedule;
 use crate::optimizer::{Optimizer, OptimizerState};
+use crate::targets::Task;
 
 /// A trained network with what it needs to be used on new data.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,15 +51,85 @@ pub struct Model {
     pub loss: Loss,
     /// Names of the input columns, in order.
     pub features: Vec<String>,
-    /// Name of the target column, if known.
-    pub target: Option<String>,
-    /// The standardisation fitted on the training data, if any.
+    /// Names of the target columns, if known.
+    pub targets: Vec<String>,
+    /// What it learned: classes (with their labels), multi-label or
+    /// regression; `None` for files that do not say.
+    pub task: Option<Task>,
+    /// The decision threshold of sigmoid outputs (binary and multi-label).
+    pub threshold: f32,
+    /// The standardisation fitted on the training inputs, if any.
     pub standardizer: Option<Standardizer>,
-    /// Number of classes, when the target held class numbers (one-hot).
-    pub classes: Option<usize>,
+    /// The standardisation of regression targets during training, if any:
+    /// the network predicts z-scores, given back as `z · scale + mean`.
+    pub target_standardizer: Option<Standardizer>,
     /// The optimizer and its state, to resume training exactly; `None`
     /// saves the weights alone.
     pub optimizer: Option<(Optimizer, OptimizerState)>,
+    /// How it was trained, for a run that goes on from it.
+    pub training: Option<Training>,
+}
+
+/// The settings and data split of the run a model came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Training {
+    /// The base learning rate.
+    pub learning_rate: f32,
+    /// Rows per step (`None`: the full batch).
+    pub batch_size: Option<usize>,
+    /// L2 weight decay.
+    pub weight_decay: f32,
+    /// The schedule, in steps.
+    pub schedule: Schedule,
+    /// The seed of the weights, the shuffles and the splits.
+    pub seed: u64,
+    /// Shares of the data's rows held out for testing and validation.
+    pub test_split: f64,
+    pub validation_split: f64,
+    /// Rows of the data file the split was drawn from.
+    pub rows: usize,
+}
+
+impl Model {
+    /// `network` trained with `loss`, and nothing else known: no column
+    /// names, task, standardisation or optimizer state; threshold 0.5.
+    pub fn new(network: Network, loss: Loss) -> Model {
+        Model {
+            network,
+            loss,
+            features: Vec::new(),
+            targets: Vec::new(),
+            task: None,
+            threshold: 0.5,
+            standardizer: None,
+            target_standardizer: None,
+            optimizer: None,
+            training: None,
+        }
+    }
+
+    /// The class labels, for a classifier.
+    pub fn labels(&self) -> Option<&[String]> {
+        match &self.task {
+            Some(Task::Classes { labels }) => Some(labels),
+            _ => None,
+        }
+    }
+
+    /// Predictions for `inputs` as the model was trained to give them:
+    /// standardised first when it was trained so, and regression outputs
+    /// back in the targets' units.
+    pub fn predict(&self, inputs: &Matrix) -> Result<Matrix> {
+        let x = match &self.standardizer {
+            Some(s) => s.apply(inputs)?,
+            None => inputs.clone(),
+        };
+        let p = self.network.predict(&x)?;
+        match &self.target_standardizer {
+            Some(t) => t.invert(&p),
+            None => Ok(p),
+        }
+    }
 }
 
 /// A layer's tensors as read from a file: weights `inputs x outputs`
@@ -291,8 +370,20 @@ impl Model {
         meta.insert("activations".into(), strings(acts));
         meta.insert("loss".into(), self.loss.name().into());
         meta.insert("features".into(), strings(self.features.clone()));
-        if let Some(t) = &self.target {
+        meta.insert("targets".into(), strings(self.targets.clone()));
+        if let [t] = &self.targets[..] {
             meta.insert("target".into(), t.clone());
+        }
+        if let Some(task) = &self.task {
+            meta.insert("task".into(), task.name().into());
+            if let Task::Classes { labels } = task {
+                meta.insert("labels".into(), strings(labels.clone()));
+                meta.insert("classes".into(), labels.len().to_string());
+            }
+        }
+        meta.insert("threshold".into(), self.threshold.to_string());
+        if let Some(t) = &self.training {
+            meta.insert("training".into(), training_json(t).to_string());
         }
         if let Some((optimizer, state)) = &self.optimizer {
             meta.insert(
@@ -300,13 +391,14 @@ impl Model {
                 optimizer_json(*optimizer, state).to_string(),
             );
         }
-        if let Some(k) = self.classes {
-            meta.insert("classes".into(), k.to_string());
-        }
+        let floats = |v: &[f32]| serde_json::to_string(v).expect("finite floats serialise");
         if let Some(s) = &self.standardizer {
-            let floats = |v: &[f32]| serde_json::to_string(v).expect("finite floats serialise");
             meta.insert("standardize_mean".into(), floats(&s.mean));
             meta.insert("standardize_scale".into(), floats(&s.scale));
+        }
+        if let Some(s) = &self.target_standardizer {
+            meta.insert("target_mean".into(), floats(&s.mean));
+            meta.insert("target_scale".into(), floats(&s.scale));
         }
         safetensors::serialize(views, Some(meta)).map_err(|e| model_err(file, e))
     }
@@ -334,47 +426,160 @@ impl Model {
             Some(other) => return Err(model_err(&file, format!("unknown loss {other:?}"))),
         };
         let features = parse_list::<String>(&file, "features", &meta)?.unwrap_or_default();
-        let standardizer = match (
-            parse_list::<f32>(&file, "standardize_mean", &meta)?,
-            parse_list::<f32>(&file, "standardize_scale", &meta)?,
-        ) {
-            (Some(mean), Some(scale))
-                if mean.len() == scale.len() && mean.len() == network.inputs() =>
-            {
-                Some(Standardizer { mean, scale })
+        let pair = |mean: &str,
+                    scale: &str,
+                    width: usize,
+                    what: &str|
+         -> Result<Option<Standardizer>> {
+            match (
+                parse_list::<f32>(&file, mean, &meta)?,
+                parse_list::<f32>(&file, scale, &meta)?,
+            ) {
+                (Some(mean), Some(scale)) if mean.len() == scale.len() && mean.len() == width => {
+                    Ok(Some(Standardizer { mean, scale }))
+                }
+                (None, None) => Ok(None),
+                _ => Err(model_err(
+                    &file,
+                    format!(
+                        "its {what} standardisation does not have one mean and one scale per {what} ({width})"
+                    ),
+                )),
             }
-            (None, None) => None,
-            _ => {
+        };
+        let standardizer = pair(
+            "standardize_mean",
+            "standardize_scale",
+            network.inputs(),
+            "input",
+        )?;
+        let target_standardizer = pair("target_mean", "target_scale", network.outputs(), "output")?;
+        let mut targets = parse_list::<String>(&file, "targets", &meta)?.unwrap_or_default();
+        if targets.is_empty()
+            && let Some(t) = meta.get("target")
+        {
+            targets.push(t.clone());
+        }
+        let labels = parse_list::<String>(&file, "labels", &meta)?;
+        let task = match (
+            meta.get("task").map(String::as_str),
+            labels,
+            meta.get("classes"),
+        ) {
+            (_, Some(labels), _) => Some(Task::Classes { labels }),
+            // Files of neurona 0.1 before labels: class numbers 0..k-1.
+            (_, None, Some(k)) => {
+                let k: usize = k
+                    .parse()
+                    .map_err(|_| model_err(&file, format!("metadata classes is {k:?}")))?;
+                Some(Task::Classes {
+                    labels: (0..k).map(|i| i.to_string()).collect(),
+                })
+            }
+            (Some("multi-label"), None, None) => Some(Task::MultiLabel),
+            (Some("regression"), None, None) => Some(Task::Regression),
+            (Some(other), None, None) => {
+                return Err(model_err(&file, format!("unknown task {other:?}")));
+            }
+            (None, None, None) => None,
+        };
+        if let Some(task) = &task {
+            let want = task.outputs(targets.len().max(1));
+            if want != network.outputs() {
                 return Err(model_err(
                     &file,
                     format!(
-                        "its standardisation does not have one mean and one scale per input ({})",
-                        network.inputs()
+                        "its {} task needs {want} outputs, but its last layer has {}",
+                        task.name(),
+                        network.outputs()
                     ),
                 ));
             }
-        };
-        let classes = match meta.get("classes") {
-            Some(k) => Some(
-                k.parse()
-                    .map_err(|_| model_err(&file, format!("metadata classes is {k:?}")))?,
-            ),
-            None => None,
+        }
+        let threshold = match meta.get("threshold") {
+            Some(t) => t
+                .parse()
+                .map_err(|_| model_err(&file, format!("metadata threshold is {t:?}")))?,
+            None => 0.5,
         };
         let optimizer = match meta.get("optimizer") {
             Some(text) => Some(read_optimizer(&file, text, &tensors, &network)?),
+            None => None,
+        };
+        let training = match meta.get("training") {
+            Some(text) => Some(read_training(&file, text)?),
             None => None,
         };
         Ok(Model {
             network,
             loss,
             features,
-            target: meta.get("target").cloned(),
+            targets,
+            task,
+            threshold,
             standardizer,
-            classes,
+            target_standardizer,
             optimizer,
+            training,
         })
     }
+}
+
+/// The `training` metadata.
+fn training_json(t: &Training) -> serde_json::Value {
+    let schedule = match t.schedule {
+        Schedule::Constant => serde_json::json!({"name": "constant"}),
+        Schedule::Step { every, factor } => {
+            serde_json::json!({"name": "step", "every": every, "factor": factor})
+        }
+        Schedule::Cosine { steps, floor } => {
+            serde_json::json!({"name": "cosine", "steps": steps, "floor": floor})
+        }
+    };
+    serde_json::json!({
+        "learning_rate": t.learning_rate,
+        "batch_size": t.batch_size,
+        "weight_decay": t.weight_decay,
+        "schedule": schedule,
+        "seed": t.seed,
+        "test_split": t.test_split,
+        "validation_split": t.validation_split,
+        "rows": t.rows,
+    })
+}
+
+fn read_training(file: &str, text: &str) -> Result<Training> {
+    let bad = |what: &str| model_err(file, format!("metadata training: {what}"));
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(&format!("not JSON ({e})")))?;
+    let number = |v: &serde_json::Value, key: &str| -> Result<f64> {
+        v[key]
+            .as_f64()
+            .ok_or_else(|| bad(&format!("no number {key:?}")))
+    };
+    let s = &v["schedule"];
+    let schedule = match s["name"].as_str() {
+        Some("constant") | None => Schedule::Constant,
+        Some("step") => Schedule::Step {
+            every: number(s, "every")? as usize,
+            factor: number(s, "factor")? as f32,
+        },
+        Some("cosine") => Schedule::Cosine {
+            steps: number(s, "steps")? as usize,
+            floor: number(s, "floor")? as f32,
+        },
+        Some(other) => return Err(bad(&format!("unknown schedule {other:?}"))),
+    };
+    Ok(Training {
+        learning_rate: number(&v, "learning_rate")? as f32,
+        batch_size: v["batch_size"].as_u64().map(|b| b as usize),
+        weight_decay: number(&v, "weight_decay")? as f32,
+        schedule,
+        seed: v["seed"].as_u64().ok_or_else(|| bad("no seed"))?,
+        test_split: number(&v, "test_split")?,
+        validation_split: number(&v, "validation_split")?,
+        rows: number(&v, "rows")? as usize,
+    })
 }
 
 /// The `optimizer` metadata: the rule, its settings, steps and epochs done.

@@ -144,7 +144,8 @@ fn train_save_predict_round_trip() {
     assert_ok(&out);
     let written = std::fs::read_to_string(&preds).unwrap();
     let lines: Vec<&str> = written.lines().collect();
-    assert_eq!(lines[0], "prediction");
+    // Two classes: the class by the 0.5 threshold, and p(class 1).
+    assert_eq!(lines[0], "y,p_1");
     assert_eq!(lines.len(), 201);
 
     // The same predictions as the library computes from the loaded model,
@@ -157,7 +158,9 @@ fn train_save_predict_round_trip() {
     let x = s.apply(&table.select(&m.features).unwrap()).unwrap();
     let p = m.network.predict(&x).unwrap();
     for (line, v) in lines[1..].iter().zip(p.as_slice()) {
-        assert_eq!(line.parse::<f32>().unwrap().to_bits(), v.to_bits());
+        let (class, prob) = line.split_once(',').unwrap();
+        assert_eq!(prob.parse::<f32>().unwrap().to_bits(), v.to_bits());
+        assert_eq!(class, if *v >= 0.5 { "1" } else { "0" });
     }
 
     // Without --out, to standard output; a target column in the data is
@@ -181,10 +184,8 @@ fn save_then_load_is_bit_identical() {
         network: net.clone(),
         loss: neurona::Loss::Mse,
         features: vec!["a".into(), "b, with a comma".into(), "c".into()],
-        target: Some("t".into()),
-        standardizer: None,
-        classes: None,
-        optimizer: None,
+        targets: vec!["t".into()],
+        ..Model::new(net.clone(), neurona::Loss::Mse)
     };
     let path = dir.path("m.safetensors");
     model.save(&path).unwrap();
@@ -236,7 +237,9 @@ fn multi_class_targets_become_one_hot() {
     ]);
     let stdout = assert_ok(&out);
     let mut lines = stdout.lines();
-    assert_eq!(lines.next(), Some("class,p0,p1,p2"));
+    // The class label first (the target's name), then one probability per
+    // class, named after it.
+    assert_eq!(lines.next(), Some("class,p_0,p_1,p_2"));
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(first[0], "0", "row 0 is class 0: {first:?}");
 }
@@ -285,10 +288,11 @@ fn a_model_trained_on_the_gpu_predicts_like_one_trained_on_the_cpu() {
             "--data",
             &data,
         ]);
+        // A binary model writes the class, then its probability.
         let values: Vec<f32> = assert_ok(&out)
             .lines()
             .skip(1)
-            .map(|l| l.parse().unwrap())
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
             .collect();
         preds.push(values);
     }
@@ -335,10 +339,7 @@ fn init_starts_from_given_weights() {
             .unwrap(),
         loss: neurona::Loss::Bce,
         features: vec![],
-        target: None,
-        standardizer: None,
-        classes: None,
-        optimizer: None,
+        ..neurona::Model::new(Network::neuron(1, 1).unwrap(), neurona::Loss::Mse)
     };
     let init = dir.path("init.safetensors");
     start.save(&init).unwrap();
@@ -384,11 +385,7 @@ fn init_starts_from_given_weights() {
         "--save",
         save.to_str().unwrap(),
     ]);
-    assert_fails(
-        &out,
-        "has 2 layers of widths [3, 1], but --layers asks for [4, 1]",
-        &save,
-    );
+    assert_fails(&out, "--layers 4,1 contradicts", &save);
     let wide = dir.file("wide.csv", "a,b,c,y\n0,0,0,0\n1,1,1,1\n");
     let out = neurona(&[
         "train",
@@ -665,17 +662,18 @@ fn a_saved_optimizer_resumes_the_run_exactly() {
     assert!(state.first[0].iter().any(|m| *m != 0.0));
     assert!(state.second[1].iter().all(|v| *v >= 0.0));
 
-    // Another rule starts afresh, and says so.
-    let (_, out) = train(
-        "1",
-        Some(&half_s),
-        "other.safetensors",
-        &["--optimizer", "sgd"],
+    // Another rule contradicts the saved state: an error naming both.
+    let mut args = vec![
+        "train", "--data", &data, "--target", "class", "--init", &half_s,
+    ];
+    args.extend(["--optimizer", "sgd", "--epochs", "1", "--backend", "cpu"]);
+    assert_fails(
+        &neurona(&args),
+        "--optimizer sgd contradicts",
+        &dir.path("none"),
     );
-    assert!(
-        out.contains("holds adam state; --optimizer sgd starts afresh"),
-        "{out}"
-    );
+    let err = text(&neurona(&args).stderr);
+    assert!(err.contains("whose saved state is adam's"), "{err}");
 }
 
 #[test]

@@ -318,10 +318,7 @@ fn csv_text_and_model_bytes_match_their_file_forms() {
         network: Network::neuron(2, 1).unwrap(),
         loss: Loss::Bce,
         features: vec!["a".into(), "b".into()],
-        target: None,
-        standardizer: None,
-        classes: None,
-        optimizer: None,
+        ..neurona::Model::new(Network::neuron(1, 1).unwrap(), Loss::Mse)
     };
     let dir = tempfile::TempDir::new().unwrap();
     let path = dir.path().join("m.safetensors");

@@ -15,6 +15,8 @@ mod gpu;
 mod gradcheck;
 /// Initialisation, schedules, resuming, metrics, recipes compared.
 mod learning;
+/// Classification and regression scores against scikit-learn's.
+mod metrics;
 /// The library's modules depend on each other without cycles.
 mod modules;
 /// GPU kernel parity bodies shared with the browser tests.
@@ -23,3 +25,7 @@ mod parity;
 mod steps;
 /// Whole runs: the notebook, batching, determinism, divergence.
 mod training;
+/// Validation rows, early stopping and checkpoints, on each backend.
+mod validation;
+/// The training workflow end to end: defaults, labels, validation, metrics.
+mod workflow;

@@ -58,20 +58,28 @@ function drawChart() {
   const c = $("chart"), g = c.getContext("2d");
   g.clearRect(0, 0, c.width, c.height);
   g.fillStyle = "#222";
-  g.fillText("loss (log scale) by step", 8, 14);
+  g.fillText("loss (log scale) by step: training (blue), validation (orange)", 8, 14);
   if (losses.length < 2) return;
-  const logs = losses.map(([, l]) => Math.log10(Math.max(l, 1e-6)));
-  const lo = Math.min(...logs), hi = Math.max(...logs);
+  const log = (l) => Math.log10(Math.max(l, 1e-6));
+  const all = losses.flatMap(([, l, v]) => (Number.isNaN(v) ? [log(l)] : [log(l), log(v)]));
+  const lo = Math.min(...all), hi = Math.max(...all);
   const maxStep = losses[losses.length - 1][0] || 1;
-  g.strokeStyle = "#1f6feb";
-  g.lineWidth = 2;
-  g.beginPath();
-  losses.forEach(([s], i) => {
-    const x = 30 + (c.width - 40) * (s / maxStep);
-    const y = 24 + (c.height - 40) * (hi === lo ? 0.5 : (hi - logs[i]) / (hi - lo));
-    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
-  });
-  g.stroke();
+  const curve = (k, color) => {
+    g.strokeStyle = color;
+    g.lineWidth = 2;
+    g.beginPath();
+    let started = false;
+    for (const point of losses) {
+      if (Number.isNaN(point[k])) continue;
+      const x = 30 + (c.width - 40) * (point[0] / maxStep);
+      const y = 24 + (c.height - 40) * (hi === lo ? 0.5 : (hi - log(point[k])) / (hi - lo));
+      if (!started) g.moveTo(x, y); else g.lineTo(x, y);
+      started = true;
+    }
+    g.stroke();
+  };
+  curve(1, "#1f6feb");
+  curve(2, "#e36209");
   g.fillStyle = "#222";
   g.fillText(losses[losses.length - 1][1].toExponential(3), c.width - 80, c.height - 6);
 }
@@ -116,14 +124,16 @@ async function loop() {
     const t0 = performance.now();
     const loss = await trainer.train(1);
     if (!running) break;
-    losses.push([trainer.steps(), loss]);
+    losses.push([trainer.steps(), loss, trainer.validation_loss()]);
     const acc = trainer.accuracy();
     draw();
     const now = performance.now();
     const rate = (trainer.steps() - lastSteps) / ((now - last) / 1000);
     last = now; lastSteps = trainer.steps();
+    const val = trainer.validation_loss();
     status.textContent =
       `device: ${trainer.device()} | step ${trainer.steps()} | loss ${loss.toFixed(4)}` +
+      (Number.isNaN(val) ? "" : ` | validation loss ${val.toFixed(4)}`) +
       (Number.isNaN(acc) ? "" : ` | training accuracy ${(100 * acc).toFixed(1)}%`) +
       ` | ${rate.toFixed(0)} steps/s`;
     // Give the browser a frame between chunks.

@@ -16,16 +16,29 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train on a CSV file (header row, numeric cells) and optionally save the model.
-    Train(TrainArgs),
+    /// Train on a CSV file (a header row, then rows; numbers, and text for
+    /// class labels) and optionally save the model.
+    Train(Box<TrainArgs>),
     /// Predict with a saved model, one output row per input row.
     Predict(PredictArgs),
-    /// List the GPU adapters found, with their backend, type and limits.
-    Info,
+    /// Score a saved model on a labelled CSV file: accuracy, precision,
+    /// recall, F1, ROC AUC for classes; MSE, RMSE, MAE, R² for numbers.
+    Evaluate(EvaluateArgs),
+    /// List the GPU adapters found, with their backend, type and limits;
+    /// with --model, describe a model file instead.
+    Info(InfoArgs),
     /// Time the benchmark workloads (the notebook, 784-512-512-10, and on a
     /// GPU 4096-wide layers and the forward kernel), side by side with
     /// numpy when python3 has it.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InfoArgs {
+    /// A model file to describe: layers, activations, task and classes,
+    /// features, standardisation, optimizer state, version.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,26 +152,72 @@ impl From<BackendArg> for Backend {
     }
 }
 
+/// How to read the CSV files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CsvArgs {
+    /// The cell separator: , ; or tab. Default: found from the header.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Leave out rows with a missing value (an empty or NA cell) in a
+    /// column the model uses, saying how many; without it they are an
+    /// error.
+    #[arg(long)]
+    pub drop_missing: bool,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        other => Err(format!("{other:?}: use , ; or tab")),
+    }
+}
+
+/// Classification or regression, when the target column alone would not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    Classification,
+    Regression,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// The CSV file: a header row, then numeric rows.
+    /// The CSV file: a header row, then one row per sample.
     #[arg(long)]
     pub data: PathBuf,
-    /// The column to predict; every other column is an input.
-    #[arg(long)]
-    pub target: String,
-    /// Layer widths after the inputs, the last one the output: e.g.
-    /// 30,16,1. An output wider than 1 means classes 0..k-1 in the target
-    /// column. Default 16,1, or the shapes of --init.
+    /// The column(s) to predict: a,b for several (multi-output regression,
+    /// or multi-label when all are 0/1). Text or a few integers in one
+    /// column are classes; other numbers are regression.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub target: Vec<String>,
+    /// The input columns (default: every column but the targets).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Columns to leave out of the inputs (ids, names, ...).
+    #[arg(long, value_delimiter = ',', conflicts_with = "features")]
+    pub ignore_columns: Option<Vec<String>>,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Read the target as classes or as numbers to predict (default: from
+    /// the column).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Hidden layer widths, e.g. 64,32. Default 100.
+    #[arg(long, value_delimiter = ',', conflicts_with = "layers")]
+    pub hidden: Option<Vec<usize>>,
+    /// Every layer width after the inputs, the output last (e.g. 16,3);
+    /// the output must be what the target needs.
     #[arg(long, value_delimiter = ',')]
     pub layers: Option<Vec<usize>>,
-    /// Activation of the hidden layers.
-    #[arg(long, value_enum, default_value = "sigmoid")]
-    pub hidden_activation: ActivationArg,
-    /// Activation of the output layer (softmax: class probabilities, for an
-    /// output of 2 or more classes).
-    #[arg(long, value_enum, default_value = "sigmoid")]
-    pub output_activation: OutputActivationArg,
+    /// Activation of the hidden layers. Default relu.
+    #[arg(long, value_enum)]
+    pub hidden_activation: Option<ActivationArg>,
+    /// Activation of the output layer. Default: from the target (softmax
+    /// for classes, sigmoid for two classes or 0/1 columns, identity for
+    /// numbers).
+    #[arg(long, value_enum)]
+    pub output_activation: Option<OutputActivationArg>,
     /// Loss. Default: bce for a sigmoid output, ce (cross-entropy) for
     /// softmax, mse for identity.
     #[arg(long, value_enum)]
@@ -167,55 +226,89 @@ pub struct TrainArgs {
     /// others), uniform in [-1, 1] (the notebook's), xavier or he.
     #[arg(long, value_enum, default_value = "auto")]
     pub weight_init: InitArg,
-    /// The update rule.
-    #[arg(long, value_enum, default_value = "sgd")]
-    pub optimizer: OptimizerArg,
-    /// Learning rate (the gradient is averaged over the batch). Default 0.5
-    /// for sgd, 0.05 for momentum and nesterov, 0.001 for adam.
+    /// The update rule. Default adam.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate (the gradient is averaged over the batch). Default
+    /// 0.001 for adam, 0.5 for sgd, 0.05 for momentum and nesterov.
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
-    /// Momentum μ (momentum, nesterov).
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    pub momentum: f32,
-    /// Adam's β1.
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    pub beta1: f32,
-    /// Adam's β2.
-    #[arg(long, default_value_t = 0.999, allow_negative_numbers = true)]
-    pub beta2: f32,
-    /// Adam's ε.
-    #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
-    pub epsilon: f32,
-    /// L2 weight decay λ (added as λ·w to the weights' gradient).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub weight_decay: f32,
+    /// Momentum μ (momentum, nesterov). Default 0.9.
+    #[arg(long, allow_negative_numbers = true)]
+    pub momentum: Option<f32>,
+    /// Adam's β1. Default 0.9.
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta1: Option<f32>,
+    /// Adam's β2. Default 0.999.
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta2: Option<f32>,
+    /// Adam's ε. Default 1e-8.
+    #[arg(long, allow_negative_numbers = true)]
+    pub epsilon: Option<f32>,
+    /// L2 weight decay λ (added as λ·w to the weights' gradient). Default 0.
+    #[arg(long, allow_negative_numbers = true)]
+    pub weight_decay: Option<f32>,
     /// Learning-rate schedule: constant, step:E:F (times F every E epochs),
     /// cosine (down to 0 over the run's epochs) or cosine:E (over E epochs).
-    #[arg(long, default_value = "constant")]
-    pub schedule: String,
-    /// Write the loss curve here (CSV: step, epoch, loss of the batch).
+    /// Default constant.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Write the loss curve here (CSV: the batch loss of about 200 steps;
+    /// with validation, one row per epoch too).
     #[arg(long)]
     pub history: Option<PathBuf>,
     /// Save the optimizer's state with the model (--save), so that training
     /// resumes exactly from it with --init.
     #[arg(long)]
     pub save_optimizer: bool,
-    /// Passes over the training rows.
-    #[arg(long, default_value_t = 100)]
-    pub epochs: usize,
-    /// Rows per step, shuffled each epoch; 0 = the full batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
-    /// Seed for the weights, the shuffles and the test split.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Standardise every input column (z-scores fitted on the training rows;
-    /// saved with the model).
+    /// Passes over the training rows. Default 200.
     #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Rows per step, shuffled each epoch; 0 = the full batch. Default 32.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Seed for the weights, the shuffles and the splits. Default 0.
+    #[arg(long, allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// Standardise every input column (z-scores fitted on the training
+    /// rows, saved with the model), and regression targets for training
+    /// (predictions come back in their units). The default.
+    #[arg(long, conflicts_with = "no_standardize")]
     pub standardize: bool,
-    /// Share of rows held out for testing, drawn by the seed (0 to <1).
-    #[arg(long, default_value_t = 0.0)]
-    pub test_split: f64,
+    /// Feed inputs and targets as they are.
+    #[arg(long)]
+    pub no_standardize: bool,
+    /// Share of rows held out for testing, drawn by the seed (0 to <1),
+    /// scored once at the end. Default 0.
+    #[arg(long, allow_negative_numbers = true)]
+    pub test_split: Option<f64>,
+    /// Share of the training rows checked after every epoch (stratified
+    /// for classes). Default 0.
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        conflicts_with = "validation_data"
+    )]
+    pub validation_split: Option<f64>,
+    /// A CSV file of validation rows (the same columns).
+    #[arg(long)]
+    pub validation_data: Option<PathBuf>,
+    /// Stop after this many epochs without improvement of the validation
+    /// loss, and end on the best epoch's weights.
+    #[arg(long)]
+    pub early_stopping: Option<usize>,
+    /// The improvement of the validation loss that counts. Default 0.
+    #[arg(long, allow_negative_numbers = true, requires = "early_stopping")]
+    pub min_delta: Option<f64>,
+    /// Save the model here whenever the validation loss is the best so far.
+    #[arg(long)]
+    pub save_best: Option<PathBuf>,
+    /// Save the model (--save) every this many epochs during the run.
+    #[arg(long, requires = "save")]
+    pub checkpoint_every: Option<usize>,
+    /// Probability above which a sigmoid output is class 1. Default 0.5.
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f32>,
     /// Where to train: auto (a hardware GPU, else the CPU), cpu or gpu.
     /// Default: NEURONA_BACKEND, else auto.
     #[arg(long, value_enum)]
@@ -223,9 +316,11 @@ pub struct TrainArgs {
     /// Save the trained model here (safetensors).
     #[arg(long)]
     pub save: Option<PathBuf>,
-    /// Start from these weights (safetensors: layers.{i}.weight [out, in],
-    /// layers.{i}.bias [out]) instead of random ones; with a saved
-    /// optimizer state of the same rule, resume training from it.
+    /// Go on from this model: a neurona model file brings its layers,
+    /// activations, loss, standardisation, classes, split and (saved with
+    /// --save-optimizer) its optimizer's state, and flags that contradict
+    /// it are errors; bare weights (layers.{i}.weight [out, in],
+    /// layers.{i}.bias [out]) start the layers given by the flags.
     #[arg(long)]
     pub init: Option<PathBuf>,
 }
@@ -235,10 +330,33 @@ pub struct PredictArgs {
     /// A model saved by `neurona train --save`.
     #[arg(long)]
     pub model: PathBuf,
-    /// A CSV file with (at least) the model's input columns.
+    /// A CSV file with (at least) the model's input columns; other columns
+    /// are ignored.
     #[arg(long)]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Probability above which a sigmoid output is class 1. Default: the
+    /// model's (0.5 unless trained with --threshold).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f32>,
     /// Write the predictions here (CSV) instead of to standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// A model saved by `neurona train --save`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A CSV file with the model's input and target columns.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Probability above which a sigmoid output is class 1. Default: the
+    /// model's.
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f32>,
 }

@@ -1,8 +1,15 @@
-//! `neurona info`: the GPU adapters wgpu finds, and what auto would pick.
+//! `neurona info`: the GPU adapters wgpu finds, and what auto would pick;
+//! or, with `--model`, what a model file holds.
 
+use neurona::model_file::Model;
 use neurona::{Backend, Device, Result, gpu};
 
-pub fn run() -> Result<()> {
+use super::args::InfoArgs;
+
+pub fn run(args: InfoArgs) -> Result<()> {
+    if let Some(path) = &args.model {
+        return describe_model(path);
+    }
     let adapters = gpu::adapters();
     if adapters.is_empty() {
         println!("no GPU adapters found");
@@ -24,5 +31,86 @@ pub fn run() -> Result<()> {
         );
     }
     println!("--backend auto would use: {}", Device::new(Backend::Auto)?);
+    Ok(())
+}
+
+/// A model file in words.
+fn describe_model(path: &std::path::Path) -> Result<()> {
+    let model = Model::load(path)?;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let meta = neurona::model_file::read_layers(path)?.1;
+    println!("{}: neurona model file, {bytes} bytes", path.display());
+    println!(
+        "  written by neurona {}",
+        meta.get("neurona_version")
+            .map_or("(unknown)", String::as_str)
+    );
+    println!(
+        "  network {} ({} parameters)",
+        model.network,
+        model
+            .network
+            .layers()
+            .iter()
+            .map(|l| l.parameter_count())
+            .sum::<usize>()
+    );
+    println!("  loss {}", model.loss);
+    match &model.task {
+        Some(task) => println!(
+            "  task: {}{}",
+            super::plan::describe_task(task, &model.targets),
+            if matches!(task, neurona::targets::Task::Regression) {
+                String::new()
+            } else {
+                format!(", threshold {}", model.threshold)
+            }
+        ),
+        None => println!("  task: not recorded"),
+    }
+    if !model.targets.is_empty() {
+        println!("  targets: {}", model.targets.join(", "));
+    }
+    if !model.features.is_empty() {
+        println!(
+            "  features ({}): {}",
+            model.features.len(),
+            model.features.join(", ")
+        );
+    }
+    match &model.standardizer {
+        Some(s) => println!(
+            "  inputs standardised (means {:?}, scales {:?})",
+            s.mean, s.scale
+        ),
+        None => println!("  inputs as they are (not standardised)"),
+    }
+    if let Some(s) = &model.target_standardizer {
+        println!(
+            "  targets standardised for training (means {:?}, scales {:?})",
+            s.mean, s.scale
+        );
+    }
+    match &model.optimizer {
+        Some((o, state)) => println!(
+            "  optimizer state: {} after {} steps, {} epochs (training resumes from it with --init)",
+            super::plan::describe_optimizer(*o),
+            state.steps,
+            state.epochs
+        ),
+        None => println!("  no optimizer state (weights only)"),
+    }
+    if let Some(t) = &model.training {
+        println!(
+            "  trained with learning rate {}, batch {}, weight decay {}, seed {}, test split {}, validation split {} of {} rows",
+            t.learning_rate,
+            t.batch_size.map_or("full".to_string(), |b| b.to_string()),
+            t.weight_decay,
+            t.seed,
+            t.test_split,
+            t.validation_split,
+            t.rows
+        );
+    }
     Ok(())
 }

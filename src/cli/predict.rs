@@ -1,63 +1,186 @@
-//! `neurona predict`: apply a saved model to a CSV file.
+//! `neurona predict`: apply a saved model to a CSV file; and the rows a
+//! saved model reads from a file, shared with `neurona evaluate`.
 
 use std::fmt::Write;
 
 use neurona::model_file::{Model, write_atomically};
-use neurona::{Error, Result, Table};
+use neurona::targets::Task;
+use neurona::{CsvOptions, Error, Matrix, Result, Table};
 
-use super::args::PredictArgs;
+use super::args::{CsvArgs, PredictArgs};
+use super::plan::{Used, drop_missing};
 
-pub fn run(args: PredictArgs) -> Result<()> {
-    let model_file = args.model.display().to_string();
-    let model = Model::load(&args.model)?;
-    let table = Table::read_csv(&args.data)?;
-    let x = if model.features.is_empty() {
-        table.select_columns(&(0..table.columns.len()).collect::<Vec<_>>())?
+/// The model file `path` and the rows of `data` it reads: its input
+/// columns (by name; other columns are ignored), and with `targets` its
+/// target columns too; rows with a missing value dropped (`--drop-missing`,
+/// counted) or an error.
+pub fn model_rows(
+    path: &std::path::Path,
+    data: &std::path::Path,
+    csv: &CsvArgs,
+    targets: bool,
+) -> Result<(Model, Used)> {
+    let model_file = path.display().to_string();
+    let model = Model::load(path)?;
+    let table = Table::read_csv_with(
+        data,
+        &CsvOptions {
+            delimiter: csv.delimiter,
+        },
+    )?;
+    let features: Vec<usize> = if model.features.is_empty() {
+        if targets {
+            return Err(Error::ModelFile(format!(
+                "{model_file} does not name its input columns; it cannot be scored on a file"
+            )));
+        }
+        (0..table.columns.len()).collect()
     } else {
-        table.select(&model.features).map_err(|e| {
-            Error::Data(format!(
-                "{e}; {model_file} was trained on {:?}",
-                model.features
-            ))
-        })?
+        model
+            .features
+            .iter()
+            .map(|f| table.column(f))
+            .collect::<Result<_>>()
+            .map_err(|e| {
+                Error::Data(format!(
+                    "{e}; {model_file} was trained on {:?}",
+                    model.features
+                ))
+            })?
     };
-    if x.cols() != model.network.inputs() {
+    if features.len() != model.network.inputs() {
         return Err(Error::ModelFile(format!(
             "{model_file}: its first layer takes {} inputs, but {} has {} columns",
             model.network.inputs(),
             table.file,
-            x.cols()
+            features.len()
         )));
     }
-    let x = match &model.standardizer {
-        Some(s) => s.apply(&x)?,
-        None => x,
+    let target_cols: Vec<usize> = if targets {
+        if model.targets.is_empty() {
+            return Err(Error::ModelFile(format!(
+                "{model_file} does not name its target columns; it cannot be scored"
+            )));
+        }
+        model
+            .targets
+            .iter()
+            .map(|t| table.column(t))
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
     };
-    let p = model.network.predict(&x)?;
+    let used: Vec<usize> = features.iter().chain(&target_cols).copied().collect();
+    let (table, dropped) = drop_missing(table, &used, csv)?;
+    Ok((
+        model,
+        Used {
+            table,
+            targets: target_cols,
+            features,
+            dropped,
+        },
+    ))
+}
 
-    // Values in the shortest form that reads back to the same f32.
+/// The header and rows of `p`'s predictions as CSV text.
+pub fn predictions_csv(model: &Model, p: &Matrix, threshold: f32, lines: Option<&[u64]>) -> String {
     let mut text = String::new();
     let outputs = p.cols();
-    if model.classes.is_some() {
-        let probs: Vec<String> = (0..outputs).map(|j| format!("p{j}")).collect();
-        writeln!(text, "class,{}", probs.join(",")).unwrap();
-    } else if outputs == 1 {
-        writeln!(text, "prediction").unwrap();
-    } else {
-        let cols: Vec<String> = (0..outputs).map(|j| format!("output{j}")).collect();
-        writeln!(text, "{}", cols.join(",")).unwrap();
+    let target = |j: usize| model.targets.get(j).cloned();
+    let mut header: Vec<String> = lines.map_or(Vec::new(), |_| vec!["line".into()]);
+    match &model.task {
+        Some(Task::Classes { labels }) => {
+            header.push(target(0).unwrap_or("class".into()));
+            if labels.len() == 2 {
+                header.push(format!("p_{}", labels[1]));
+            } else {
+                header.extend(labels.iter().map(|l| format!("p_{l}")));
+            }
+        }
+        Some(Task::MultiLabel) => {
+            let names: Vec<String> = (0..outputs)
+                .map(|j| target(j).unwrap_or(format!("output{j}")))
+                .collect();
+            header.extend(names.iter().cloned());
+            header.extend(names.iter().map(|n| format!("p_{n}")));
+        }
+        _ if model
+            .network
+            .layers()
+            .last()
+            .is_some_and(|l| l.activation() == neurona::Activation::Softmax) =>
+        {
+            header.push("class".into());
+            header.extend((0..outputs).map(|j| format!("p{j}")));
+        }
+        _ if outputs == 1 => header.push(target(0).unwrap_or("prediction".into())),
+        _ => header.extend((0..outputs).map(|j| target(j).unwrap_or(format!("output{j}")))),
     }
+    writeln!(text, "{}", header.join(",")).expect("writing to a String");
+    // Values in the shortest form that reads back to the same f32.
     for r in 0..p.rows() {
         let row = p.row(r);
         let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        if model.classes.is_some() {
-            let class = row
-                .iter()
-                .enumerate()
-                .fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
-            write!(text, "{class},").unwrap();
+        let mut cells: Vec<String> = lines.map_or(Vec::new(), |l| vec![l[r].to_string()]);
+        let argmax = row
+            .iter()
+            .enumerate()
+            .fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
+        match &model.task {
+            Some(Task::Classes { labels }) if labels.len() == 2 => {
+                cells.push(labels[(row[0] >= threshold) as usize].clone());
+                cells.push(values[0].clone());
+            }
+            Some(Task::Classes { labels }) => {
+                cells.push(labels[argmax].clone());
+                cells.extend(values);
+            }
+            Some(Task::MultiLabel) => {
+                cells.extend(row.iter().map(|v| ((*v >= threshold) as u8).to_string()));
+                cells.extend(values);
+            }
+            _ if model
+                .network
+                .layers()
+                .last()
+                .is_some_and(|l| l.activation() == neurona::Activation::Softmax) =>
+            {
+                cells.push(argmax.to_string());
+                cells.extend(values);
+            }
+            _ => cells.extend(values),
         }
-        writeln!(text, "{}", values.join(",")).unwrap();
+        writeln!(text, "{}", cells.join(",")).expect("writing to a String");
+    }
+    text
+}
+
+pub fn run(args: PredictArgs) -> Result<()> {
+    let (
+        model,
+        Used {
+            table,
+            features,
+            dropped,
+            ..
+        },
+    ) = model_rows(&args.model, &args.data, &args.csv, false)?;
+    let threshold = args.threshold.unwrap_or(model.threshold);
+    if !(threshold > 0.0 && threshold < 1.0) {
+        return Err(Error::Config(format!(
+            "--threshold must lie between 0 and 1, got {threshold}"
+        )));
+    }
+    let x = table.select_columns(&features)?;
+    let p = model.predict(&x)?;
+    // With rows left out, each prediction says which line it is for.
+    let lines = (dropped > 0).then_some(&table.lines[..]);
+    let text = predictions_csv(&model, &p, threshold, lines);
+    if dropped > 0 {
+        eprintln!(
+            "note: left out {dropped} rows with missing values; the first column gives each prediction's line"
+        );
     }
     match &args.out {
         Some(path) => {

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use neurona::Progress;
 
 pub struct Bar {
     bar: ProgressBar,
@@ -29,10 +28,11 @@ impl Bar {
         }
     }
 
-    pub fn update(&mut self, p: &Progress) {
+    /// Show step `step` (counted over runs) and `message`.
+    pub fn update(&mut self, step: usize, message: &str) {
         self.bar
-            .set_position((p.step as u64).saturating_sub(self.first));
-        self.bar.set_message(format!("loss {:.5}", p.loss));
+            .set_position((step as u64).saturating_sub(self.first));
+        self.bar.set_message(message.to_string());
         if !self.shown && self.start.elapsed() > Duration::from_secs(1) {
             // stderr() draws only on a terminal.
             self.bar.set_draw_target(ProgressDrawTarget::stderr());

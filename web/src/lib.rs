@@ -7,9 +7,11 @@
 
 use neurona::model_file::Model;
 use neurona::problems::{self, Problem, Shape};
+use neurona::targets::Task;
 use neurona::{
-    Activation, BatchOrder, Device, GpuOptions, Init, Loss, Matrix, Network, Optimizer,
-    OptimizerState, Reduction, Standardizer, Table, TrainConfig, targets,
+    Activation, BatchOrder, Device, EpochReport, GpuOptions, Init, Loss, Matrix, Network, Observer,
+    Optimizer, OptimizerState, Reduction, Standardizer, Table, TrainConfig, shuffled_order,
+    targets,
 };
 use wasm_bindgen::prelude::*;
 
@@ -58,7 +60,33 @@ pub struct Trainer {
     two_d: bool,
     /// Targets are classes (0/1, or one-hot): accuracy means something.
     classification: bool,
-    classes: Option<usize>,
+    /// What the targets are, for the model file.
+    task: Task,
+    /// A fifth of the rows, held out and checked after every epoch (none
+    /// for problems too small to spare them, like the notebook's four).
+    validation: Option<(Matrix, Matrix)>,
+    /// Their loss after the last epoch trained.
+    validation_loss: f64,
+}
+
+/// Rows `rows` of `m`.
+fn take(m: &Matrix, rows: &[u32]) -> Result<Matrix, neurona::Error> {
+    let mut data = Vec::with_capacity(rows.len() * m.cols());
+    for &r in rows {
+        data.extend_from_slice(m.row(r as usize));
+    }
+    Matrix::new(rows.len(), m.cols(), data)
+}
+
+/// The last epoch's validation loss.
+struct LastValidation(f64);
+
+impl Observer for LastValidation {
+    fn epoch(&mut self, e: &EpochReport) {
+        if let Some(v) = &e.validation {
+            self.0 = v.loss;
+        }
+    }
 }
 
 fn js(e: neurona::Error) -> JsError {
@@ -66,23 +94,14 @@ fn js(e: neurona::Error) -> JsError {
 }
 
 /// The problem the page's menu names, or the CSV text it was given (its
-/// last column the target).
-fn problem(name: &str, csv: Option<String>) -> Result<(Problem, String), neurona::Error> {
+/// last column the target, whose task it infers).
+fn problem(name: &str, csv: Option<String>) -> Result<(Problem, Option<Task>), neurona::Error> {
     Ok(match name {
-        "notebook" => (problems::notebook(), "notebook".into()),
-        "spam" => (problems::spam(1000, 2024), "spam".into()),
-        "moons" => (
-            problems::two_d(Shape::Moons, 400, 0.12, 1)?,
-            "two moons".into(),
-        ),
-        "circles" => (
-            problems::two_d(Shape::Circles, 400, 0.08, 1)?,
-            "circles".into(),
-        ),
-        "spirals" => (
-            problems::two_d(Shape::Spirals, 400, 0.03, 1)?,
-            "spirals".into(),
-        ),
+        "notebook" => (problems::notebook(), None),
+        "spam" => (problems::spam(1000, 2024), None),
+        "moons" => (problems::two_d(Shape::Moons, 400, 0.12, 1)?, None),
+        "circles" => (problems::two_d(Shape::Circles, 400, 0.08, 1)?, None),
+        "spirals" => (problems::two_d(Shape::Spirals, 400, 0.03, 1)?, None),
         "csv" => {
             let text = csv.ok_or_else(|| neurona::Error::Data("choose a CSV file first".into()))?;
             let table = Table::parse("the CSV file", &text)?;
@@ -94,18 +113,17 @@ fn problem(name: &str, csv: Option<String>) -> Result<(Problem, String), neurona
                         .into(),
                 ));
             }
+            // Text labels or a few integers are classes, other numbers a
+            // quantity, as on the command line.
             let column = table.column(&target)?;
-            let values = table.numbers(column)?;
-            let targets = match targets::class_count(&values) {
-                Some(k) => targets::one_hot(&values, k, |r| format!("row {}:", r + 1))?,
-                None => Matrix::new(values.len(), 1, values)?,
-            };
+            let task = Task::infer(&table, &[column])?;
+            let targets = task.encode(&table, &[column])?;
             let problem = Problem {
                 inputs,
                 targets,
                 features,
             };
-            (problem, format!("CSV, target {target:?}"))
+            (problem, Some(task))
         }
         other => {
             return Err(neurona::Error::Config(format!("unknown problem {other:?}")));
@@ -132,7 +150,7 @@ impl Trainer {
         backend: String,
         seed: u32,
     ) -> Result<Trainer, JsError> {
-        let (problem, _) = problem(&problem_name, csv).map_err(js)?;
+        let (problem, file_task) = problem(&problem_name, csv).map_err(js)?;
         let device = match backend.as_str() {
             "cpu" => Device::cpu("asked for"),
             _ => browser_device().await,
@@ -166,11 +184,33 @@ impl Trainer {
         } else {
             targets::default_loss(output)
         };
+        // A fifth of the rows for validation, where there are enough.
+        let n = problem.inputs.rows();
+        let (train_rows, val_rows): (Vec<u32>, Vec<u32>) = if n >= 50 {
+            let order = shuffled_order(n, seed as u64, u64::MAX - 1);
+            let (val, train) = order.split_at(n / 5);
+            let mut val = val.to_vec();
+            let mut train = train.to_vec();
+            val.sort_unstable();
+            train.sort_unstable();
+            (train, val)
+        } else {
+            ((0..n as u32).collect(), Vec::new())
+        };
+        let train_x = take(&problem.inputs, &train_rows).map_err(js)?;
+        let train_y = take(&problem.targets, &train_rows).map_err(js)?;
         // Inputs on one scale, except the notebook's own 0/1 columns.
-        let standardizer = (problem_name != "notebook").then(|| Standardizer::fit(&problem.inputs));
-        let inputs = match &standardizer {
-            Some(s) => s.apply(&problem.inputs).map_err(js)?,
-            None => problem.inputs.clone(),
+        let standardizer = (problem_name != "notebook").then(|| Standardizer::fit(&train_x));
+        let scale = |x: Matrix| match &standardizer {
+            Some(s) => s.apply(&x),
+            None => Ok(x),
+        };
+        let inputs = scale(train_x).map_err(js)?;
+        let validation = if val_rows.is_empty() {
+            None
+        } else {
+            let vx = scale(take(&problem.inputs, &val_rows).map_err(js)?).map_err(js)?;
+            Some((vx, take(&problem.targets, &val_rows).map_err(js)?))
         };
         let mut builder = Network::builder(inputs.cols()).init(if problem_name == "notebook" {
             Init::Uniform
@@ -218,13 +258,24 @@ impl Trainer {
             config = config.batch_size(batch);
         }
         let state = OptimizerState::new(&net, optimizer).map_err(js)?;
+        let task = file_task.unwrap_or_else(|| match (outputs, output) {
+            (k, Activation::Softmax) => Task::Classes {
+                labels: (0..k).map(|i| i.to_string()).collect(),
+            },
+            (_, Activation::Sigmoid) => Task::Classes {
+                labels: vec!["0".into(), "1".into()],
+            },
+            _ => Task::Regression,
+        });
         let trainer = Trainer {
             two_d: inputs.cols() == 2,
             classification: targets::is_classification(&problem.targets, output),
-            classes: (outputs > 1).then_some(outputs),
+            task,
+            validation,
+            validation_loss: f64::NAN,
             net,
             device,
-            targets: problem.targets,
+            targets: train_y,
             inputs,
             features: problem.features,
             standardizer,
@@ -263,22 +314,31 @@ impl Trainer {
         self.net.to_string()
     }
 
-    /// Train `epochs` more epochs; the mean loss over the data after them.
+    /// Train `epochs` more epochs; the mean loss over the training rows
+    /// after them (the validation rows' is [`Trainer::validation_loss`]).
     pub async fn train(&mut self, epochs: usize) -> Result<f64, JsError> {
         let config = self.config.clone().epochs(epochs.max(1));
+        let mut last = LastValidation(f64::NAN);
         let report = self
             .net
-            .resume_on_async(
+            .fit_async(
                 &self.device,
-                &self.inputs,
-                &self.targets,
+                (&self.inputs, &self.targets),
+                self.validation.as_ref().map(|(x, y)| (x, y)),
                 &config,
                 &mut self.state,
-                |_| {},
+                &mut last,
             )
             .await
             .map_err(js)?;
+        self.validation_loss = last.0;
         Ok(report.final_loss)
+    }
+
+    /// The held-out validation rows' loss after the last epoch (NaN when
+    /// the problem has none).
+    pub fn validation_loss(&self) -> f64 {
+        self.validation_loss
     }
 
     /// Steps taken so far.
@@ -335,15 +395,10 @@ impl Trainer {
     /// The trained model as the safetensors file `neurona train --save`
     /// writes (for `neurona predict` and PyTorch).
     pub fn model_file(&self) -> Result<Vec<u8>, JsError> {
-        let model = Model {
-            network: self.net.clone(),
-            loss: self.config.loss,
-            features: self.features.clone(),
-            target: None,
-            standardizer: self.standardizer.clone(),
-            classes: self.classes,
-            optimizer: None,
-        };
+        let mut model = Model::new(self.net.clone(), self.config.loss);
+        model.features = self.features.clone();
+        model.standardizer = self.standardizer.clone();
+        model.task = Some(self.task.clone());
         model.to_bytes("model.safetensors").map_err(js)
     }
 }

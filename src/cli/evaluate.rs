@@ -1,0 +1,75 @@
+//! `neurona evaluate`: a saved model's scores on a labelled CSV file.
+
+use neurona::targets::Task;
+use neurona::{Error, Result};
+
+use super::args::EvaluateArgs;
+use super::plan::Used;
+use super::predict::model_rows;
+use super::train::{Scores, shown_loss};
+
+pub fn run(args: EvaluateArgs) -> Result<()> {
+    let (
+        mut model,
+        Used {
+            table,
+            targets,
+            features,
+            dropped,
+        },
+    ) = model_rows(&args.model, &args.data, &args.csv, true)?;
+    if let Some(t) = args.threshold {
+        if !(t > 0.0 && t < 1.0) {
+            return Err(Error::Config(format!(
+                "--threshold must lie between 0 and 1, got {t}"
+            )));
+        }
+        model.threshold = t;
+    }
+    let task = model.task.clone().unwrap_or(Task::Regression);
+    let x = table.select_columns(&features)?;
+    let y = task.encode(&table, &targets)?;
+    let xs = match &model.standardizer {
+        Some(s) => s.apply(&x)?,
+        None => x,
+    };
+    let ys = match &model.target_standardizer {
+        Some(s) => s.apply(&y)?,
+        None => y,
+    };
+    let p = model.network.predict(&xs)?;
+    let loss = model.network.loss(&xs, &ys, model.loss)?;
+    let scores = Scores::of(&model, &p, &ys)?;
+    println!(
+        "{}: {} rows{} of {}, {}",
+        args.model.display(),
+        table.rows(),
+        if dropped > 0 {
+            format!(" ({dropped} with missing values left out)")
+        } else {
+            String::new()
+        },
+        table.file,
+        super::plan::describe_task(&task, &model.targets)
+    );
+    let classes = !matches!(scores, Scores::Regression(_));
+    let outputs = model.network.outputs();
+    println!(
+        "{}",
+        scores.line(classes.then(|| shown_loss(model.loss, loss, outputs)))
+    );
+    match (&scores, &task) {
+        (Scores::Classes(c), Task::Classes { labels }) => {
+            println!("{}", c.labelled(labels));
+            println!("confusion matrix:\n{}", c.confusion.labelled(labels));
+        }
+        (Scores::Classes(c), _) => println!("{c}"),
+        (Scores::Labels(l), _) => {
+            for (name, c) in model.targets.iter().zip(l) {
+                println!("{name}:\n{c}");
+            }
+        }
+        (Scores::Regression(r), _) => println!("{}", r.labelled(&model.targets)),
+    }
+    Ok(())
+}
