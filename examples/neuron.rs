@@ -15,7 +15,7 @@
 
 use std::process::ExitCode;
 
-use neurona::{Backend, BatchOrder, Device, Loss, Matrix, Network, TrainConfig};
+use neurona::{Backend, BatchOrder, Device, Loss, Matrix, Network, Optimizer, TrainConfig};
 
 const FEATURES: [&str; 4] = ["links", "capitals", "free_words", "exclamations"];
 
@@ -65,7 +65,9 @@ fn run() -> Result<(), neurona::Error> {
     );
 
     let mut neuron = Network::neuron(FEATURES.len(), 42)?;
+    // The lesson's plain gradient descent.
     let config = TrainConfig::new()
+        .optimizer(Optimizer::Sgd)
         .loss(Loss::Bce)
         .learning_rate(0.5)
         .batch_size(32)

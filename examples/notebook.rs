@@ -24,7 +24,7 @@
 
 use std::process::ExitCode;
 
-use neurona::{Activation, Backend, Device, Network, SigmoidDerivative, TrainConfig};
+use neurona::{Activation, Backend, Device, Init, Network, SigmoidDerivative, TrainConfig};
 
 fn main() -> ExitCode {
     match run() {
@@ -88,6 +88,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         (Some(seed), None) => Network::builder(3)
             .layer_without_bias(4, Activation::Sigmoid)
             .layer_without_bias(1, Activation::Sigmoid)
+            .init(Init::Uniform)
             .build(seed)?,
     };
 

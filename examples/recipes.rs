@@ -80,6 +80,8 @@ fn main() -> neurona::Result<()> {
     let batch = 256;
     let epochs = steps.div_ceil(x.rows() / batch);
     let base = TrainConfig::new()
+        .loss(Loss::Mse)
+        .optimizer(Optimizer::Sgd)
         .batch_size(batch)
         .order(BatchOrder::Shuffled { seed: 3 })
         .epochs(epochs);

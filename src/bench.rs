@@ -106,7 +106,7 @@ fn step_flop(widths: &[usize], batch: usize) -> f64 {
 /// Sigmoid layers with weights uniform in [-0.05, 0.05) and zero bias, as
 /// numpy's side starts (uniform [-1, 1) would saturate 784-wide sigmoids).
 fn dense(widths: &[usize], seed: u64) -> Network {
-    let mut builder = Network::builder(widths[0]);
+    let mut builder = Network::builder(widths[0]).init(crate::Init::Uniform);
     for &w in &widths[1..] {
         builder = builder.layer(w, Activation::Sigmoid);
     }
@@ -147,7 +147,13 @@ fn data(rows: usize, inputs: usize, classes: usize, seed: u64) -> (Matrix, Matri
 fn per_step_ms(device: &Device, widths: &[usize], batch: usize, reps: usize) -> Result<f64> {
     let (x, y) = data(batch, widths[0], *widths.last().unwrap(), 0);
     let mut net = dense(widths, 1);
-    let cfg = TrainConfig::new().learning_rate(0.1);
+    // Plain SGD on MSE over the full batch, as numpy's side computes it.
+    let cfg = TrainConfig::new()
+        .optimizer(crate::Optimizer::Sgd)
+        .loss(crate::Loss::Mse)
+        .order(crate::BatchOrder::InOrder)
+        .full_batch()
+        .learning_rate(0.1);
     let mut time = |epochs: usize| -> Result<Duration> {
         let t = Instant::now();
         net.train_on(device, &x, &y, &cfg.clone().epochs(epochs), |_| {})?;

@@ -56,8 +56,10 @@ pub enum Reduction {
     Sum,
 }
 
-/// Settings of a training run. Build with [`TrainConfig::new`] and the
-/// setters, or start from [`TrainConfig::notebook`].
+/// Settings of a training run. Build with [`TrainConfig::new`] (defaults
+/// a user can train with, like scikit-learn's: Adam at 0.001, batches of
+/// 32 rows shuffled each epoch, 200 epochs, the loss the output layer
+/// implies) and the setters, or start from [`TrainConfig::notebook`].
 ///
 /// ```
 /// use neurona::{BatchOrder, Loss, TrainConfig};
@@ -71,17 +73,19 @@ pub enum Reduction {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
-    /// SGD learning rate `lr` (finite, > 0). Default 0.1.
+    /// The learning rate `lr` (finite, > 0). Default 0.001.
     pub learning_rate: f32,
-    /// Passes over the data. Default 1.
+    /// Passes over the data. Default 200.
     pub epochs: usize,
     /// Rows per step; `None` is the full batch (one step per epoch). The last
-    /// batch of an epoch takes the rows left over. Default `None`.
+    /// batch of an epoch takes the rows left over. Default 32.
     pub batch_size: Option<usize>,
-    /// File order or a seeded shuffle. Default in order.
+    /// File order or a seeded shuffle. Default shuffled with seed 0.
     pub order: BatchOrder,
-    /// The loss minimised. Default MSE.
-    pub loss: Loss,
+    /// The loss minimised; `None` (the default) takes the output layer's:
+    /// BCE for a sigmoid, cross-entropy for a softmax, MSE otherwise
+    /// ([`targets::default_loss`](crate::targets::default_loss)).
+    pub loss: Option<Loss>,
     /// Mean or sum over the batch. Default mean.
     pub reduction: Reduction,
     /// The sigmoid's derivative. Default exact; the notebook's variant only
@@ -89,7 +93,7 @@ pub struct TrainConfig {
     pub sigmoid_derivative: SigmoidDerivative,
     /// Report the loss every this many steps (0: never). Default 0.
     pub report_every: usize,
-    /// The update rule. Default SGD.
+    /// The update rule. Default Adam (β1 0.9, β2 0.999, ε 1e-8).
     pub optimizer: Optimizer,
     /// L2 weight decay `λ` (≥ 0): `λ W` is added to the gradient of every
     /// weight (not the biases), i.e. `½ λ ‖W‖²` to the loss minimised (the
@@ -117,15 +121,15 @@ pub struct EarlyStopping {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            learning_rate: 0.1,
-            epochs: 1,
-            batch_size: None,
-            order: BatchOrder::InOrder,
-            loss: Loss::Mse,
+            learning_rate: 0.001,
+            epochs: 200,
+            batch_size: Some(32),
+            order: BatchOrder::Shuffled { seed: 0 },
+            loss: None,
             reduction: Reduction::Mean,
             sigmoid_derivative: SigmoidDerivative::Exact,
             report_every: 0,
-            optimizer: Optimizer::Sgd,
+            optimizer: Optimizer::adam(),
             weight_decay: 0.0,
             schedule: Schedule::Constant,
             early_stopping: None,
@@ -134,21 +138,31 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The defaults: SGD with lr 0.1, one epoch, full batch, MSE, mean.
+    /// The defaults: Adam at 0.001, batches of 32 rows shuffled by seed 0,
+    /// 200 epochs, the output layer's loss, the gradient averaged over the
+    /// batch.
+    ///
+    /// ```
+    /// use neurona::{Optimizer, TrainConfig};
+    /// let config = TrainConfig::new();
+    /// assert_eq!((config.optimizer, config.learning_rate), (Optimizer::adam(), 0.001));
+    /// assert_eq!((config.batch_size, config.epochs, config.loss), (Some(32), 200, None));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The notebook's run: MSE summed over the full batch, learning rate 1,
-    /// 10,000 epochs, the loss reported every 1,000 steps, and the *correct*
-    /// sigmoid derivative.
+    /// The notebook's run: plain SGD on MSE summed over the full batch,
+    /// learning rate 1, 10,000 epochs, the loss reported every 1,000 steps,
+    /// and the *correct* sigmoid derivative.
     pub fn notebook() -> Self {
         TrainConfig {
             learning_rate: 1.0,
             epochs: 10_000,
             batch_size: None,
             order: BatchOrder::InOrder,
-            loss: Loss::Mse,
+            loss: Some(Loss::Mse),
+            optimizer: Optimizer::Sgd,
             reduction: Reduction::Sum,
             sigmoid_derivative: SigmoidDerivative::Exact,
             report_every: 1_000,
@@ -188,7 +202,7 @@ impl TrainConfig {
 
     /// Set the loss.
     pub fn loss(mut self, loss: Loss) -> Self {
-        self.loss = loss;
+        self.loss = Some(loss);
         self
     }
 
@@ -232,6 +246,30 @@ impl TrainConfig {
     pub fn schedule(mut self, schedule: Schedule) -> Self {
         self.schedule = schedule;
         self
+    }
+
+    /// The loss `net` trains with under these settings: the one set, else
+    /// the output layer's (BCE for a sigmoid, cross-entropy for a softmax,
+    /// MSE otherwise).
+    pub fn loss_for(&self, net: &Network) -> Loss {
+        self.loss.unwrap_or_else(|| {
+            let layers = net.layers();
+            crate::targets::default_loss(layers[layers.len() - 1].activation())
+        })
+    }
+
+    /// These settings with the loss made explicit for `net`: what a run
+    /// works with.
+    pub(crate) fn for_network(&self, net: &Network) -> TrainConfig {
+        TrainConfig {
+            loss: Some(self.loss_for(net)),
+            ..self.clone()
+        }
+    }
+
+    /// The loss of settings made for a network ([`TrainConfig::for_network`]).
+    pub(crate) fn objective(&self) -> Loss {
+        self.loss.unwrap_or_default()
     }
 
     /// Check these settings against `net` without training: the error a
@@ -324,7 +362,7 @@ impl TrainConfig {
         }
         let last = net.layers().len();
         let act = net.layers()[last - 1].activation();
-        match (self.loss, act) {
+        match (self.loss_for(net), act) {
             (Loss::Bce, a) if a != Activation::Sigmoid => Err(Error::Config(format!(
                 "BCE needs a sigmoid output layer, but layer {last} is {act}"
             ))),
@@ -374,14 +412,15 @@ impl TrainConfig {
                 value,
             });
         }
-        if self.loss != Loss::Mse
+        let loss = self.loss_for(net);
+        if loss != Loss::Mse
             && let Some(i) = targets
                 .as_slice()
                 .iter()
                 .position(|t| !(0.0..=1.0).contains(t))
         {
             return Err(Error::OutOfRange {
-                what: match self.loss {
+                what: match loss {
                     Loss::Bce => "targets for BCE".into(),
                     _ => "targets for cross-entropy".into(),
                 },
@@ -391,7 +430,7 @@ impl TrainConfig {
                 range: "[0, 1]",
             });
         }
-        if self.loss == Loss::CrossEntropy {
+        if loss == Loss::CrossEntropy {
             for r in 0..targets.rows() {
                 let sum: f32 = targets.row(r).iter().sum();
                 if (sum - 1.0).abs() > 1e-4 {

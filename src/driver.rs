@@ -572,6 +572,7 @@ impl Network {
         observer: &mut dyn Observer,
     ) -> Result<TrainReport> {
         let start = Instant::now();
+        let config = &config.for_network(self);
         config.check_run(self, inputs, targets, state)?;
         if let Some((vx, vy)) = validation {
             config.check_data(self, vx, vy).map_err(|e| match e {
@@ -664,6 +665,6 @@ impl Network {
         targets: &Matrix,
         config: &TrainConfig,
     ) -> Result<Vec<Gradient>> {
-        cpu::gradients(self, inputs, targets, config)
+        cpu::gradients(self, inputs, targets, &config.for_network(self))
     }
 }

@@ -15,22 +15,23 @@ use crate::activation::Activation;
 /// | [`Init::He`] (Kaiming uniform, gain √2) | `√(6 / n_in)` | 0 |
 ///
 /// `Uniform` is the origin notebook's `2 * random − 1` and the lesson's
-/// rule, and [`NetworkBuilder::build`](crate::NetworkBuilder::build)'s
-/// default, so the examples reproduce them. It saturates sigmoids once a
-/// layer has more than a handful of inputs: on real data use `Xavier` (for
-/// sigmoid, tanh, identity and softmax layers) or `He` (for ReLU), which
-/// keep the variance of the activations about constant through the layers;
-/// [`Init::Auto`] picks between them by each layer's activation.
+/// rule, which the examples ask for to reproduce them. It saturates
+/// sigmoids once a layer has more than a handful of inputs: on real data
+/// use `Xavier` (for sigmoid, tanh, identity and softmax layers) or `He`
+/// (for ReLU), which keep the variance of the activations about constant
+/// through the layers; [`Init::Auto`], the default of
+/// [`NetworkBuilder::build`](crate::NetworkBuilder::build), picks between
+/// them by each layer's activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Init {
     /// Uniform in [−1, 1), biases too.
-    #[default]
     Uniform,
     /// Glorot uniform, biases 0.
     Xavier,
     /// He uniform, biases 0.
     He,
     /// He for ReLU layers, Xavier for every other.
+    #[default]
     Auto,
 }
 

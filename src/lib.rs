@@ -20,8 +20,9 @@
 //!
 //! Data and the network, as data:
 //! - `src/data.rs` ([`data`]): CSV files ([`Table`]) and [`Standardizer`].
-//! - `src/targets.rs` ([`targets`]): what a target column means: one-hot
-//!   classes, classification or not, the default loss of an output.
+//! - `src/targets.rs` ([`targets`]): what target columns mean (`Task`:
+//!   classes with their labels, multi-label, regression), their one-hot
+//!   rows, the output layer and loss each trains with.
 //! - `src/matrix.rs` ([`matrix`]): [`Matrix`], row-major batches.
 //! - `src/network.rs` ([`network`]): [`Network`] (layers in order), its
 //!   builder and `Display`; `src/layer.rs` ([`layer`]): [`Layer`], weights
@@ -43,12 +44,15 @@
 //!   trait every backend implements (train these steps, mean loss, load,
 //!   store).
 //! - `src/driver.rs` ([`driver`]): the one training driver (checks,
-//!   progress, history, divergence and rollback, step counts) and running a
-//!   [`Network`]: `predict`, `train`, `resume_on`, `loss`, `gradients`;
-//!   [`TrainReport`], [`Progress`].
+//!   progress, history, validation each epoch, early stopping, checkpoints,
+//!   divergence and rollback, step counts) and running a [`Network`]:
+//!   `predict`, `train`, `resume_on`, `fit`, `loss`, `gradients`;
+//!   [`TrainReport`], [`Progress`], [`Observer`], [`EpochReport`].
 //! - `src/backend.rs` ([`backend`]): [`Backend`] (cpu, gpu, auto) and the
 //!   [`Device`] it opens.
-//! - `src/metrics.rs` ([`metrics`]): accuracy and [`ConfusionMatrix`].
+//! - `src/metrics.rs` ([`metrics`]): accuracy, [`ConfusionMatrix`],
+//!   precision/recall/F1 and ROC AUC (`ClassReport`), MSE/RMSE/MAE/R²
+//!   (`RegressionReport`).
 //!
 //! The CPU path, [`cpu`] (the reference every kernel is checked against):
 //! `src/cpu/mod.rs` (its `Runner`, workspaces, predict), `forward.rs`
@@ -80,16 +84,18 @@
 //!   against matrixmultiply.
 //! - The command: `src/main.rs`, `src/cli/` (`args.rs` the flags, `plan.rs`
 //!   flags into a checked training plan, `train.rs`, `predict.rs`,
-//!   `info.rs`, `bench.rs`, `notebook.rs` (no arguments), `progress.rs`).
+//!   `evaluate.rs`, `info.rs`, `bench.rs`, `notebook.rs` (no arguments),
+//!   `progress.rs`).
 //! - `examples/`: `notebook.rs`, `neuron.rs`, `recipes.rs`, `benchmark.rs`;
 //!   `examples/data/iris.csv` with `iris.README.md`.
 //! - `tests/` (one binary, `tests.rs`): `common/mod.rs` (helpers,
 //!   `on_each_backend!`), `steps.rs` (each CPU step against a naive
 //!   oracle), `gradcheck.rs` (finite differences), `training.rs`,
 //!   `learning.rs`, `errors.rs`, `parity.rs` (kernel parity bodies shared
-//!   with the browser), `gpu.rs`, `cli.rs` (the binary end to end),
-//!   `modules.rs` (no module cycle); `web.rs`: the parity bodies in a
-//!   browser.
+//!   with the browser), `gpu.rs`, `validation.rs` (validation, early
+//!   stopping, checkpoints), `metrics.rs` (against scikit-learn), `cli.rs`
+//!   and `workflow.rs` (the binary end to end), `modules.rs` (no module
+//!   cycle); `web.rs`: the parity bodies in a browser.
 //! - `web/`: the browser page (`index.html`, `main.js`, `src/lib.rs` its
 //!   bindings, `serve.sh`, `test.sh`, `tests/e2e.mjs`, `package.json`),
 //!   `docs/web-page.png` its screenshot; `webdriver.json` and

@@ -14,16 +14,18 @@ use crate::random::Stream;
 
 /// A fully-connected network: `A_0 = X`, `A_l = act_l(A_{l-1} . W_l + b_l)`.
 ///
-/// Build one with [`Network::builder`] (weights uniform in [-1, 1] from a
-/// seed), [`Network::from_layers`] (given weights) or [`Network::neuron`]
-/// (the lesson's single neuron).
+/// Build one with [`Network::builder`] (weights drawn from a seed, by
+/// default He or Xavier by each layer's activation), [`Network::from_layers`]
+/// (given weights) or [`Network::neuron`] (the lesson's single neuron).
 ///
 /// ```
-/// use neurona::{Activation, Matrix, Network, TrainConfig};
-/// // The notebook's 3-4-1 sigmoid network, without bias.
+/// use neurona::{Activation, Init, Matrix, Network, TrainConfig};
+/// // The notebook's 3-4-1 sigmoid network, without bias, its weights
+/// // uniform in [-1, 1) as the notebook draws them.
 /// let mut net = Network::builder(3)
 ///     .layer_without_bias(4, Activation::Sigmoid)
 ///     .layer_without_bias(1, Activation::Sigmoid)
+///     .init(Init::Uniform)
 ///     .build(1)?;
 /// assert_eq!(net.to_string(), "3-4(sigmoid)-1(sigmoid), no bias");
 ///
@@ -59,8 +61,9 @@ impl NetworkBuilder {
         self
     }
 
-    /// Draw the weights with `init` instead of the default
-    /// [`Init::Uniform`].
+    /// Draw the weights with `init` instead of the default [`Init::Auto`]
+    /// (He for ReLU layers, Xavier for the others); [`Init::Uniform`] is the
+    /// notebook's and the lesson's rule.
     ///
     /// ```
     /// use neurona::{Activation, Init, Network};
@@ -79,7 +82,7 @@ impl NetworkBuilder {
     }
 
     /// The network, its weights and biases drawn as the [`Init`] scheme says
-    /// (by default uniformly from [-1, 1)) by a generator seeded with
+    /// (by default [`Init::Auto`]) by a generator seeded with
     /// `seed`: layer by layer, the weights in row-major order, then the
     /// bias. The same seed gives the same network on every machine and
     /// every run.
@@ -126,7 +129,7 @@ impl Network {
         NetworkBuilder {
             inputs,
             layers: Vec::new(),
-            init: Init::Uniform,
+            init: Init::Auto,
         }
     }
 
@@ -178,6 +181,7 @@ impl Network {
     pub fn neuron(n_inputs: usize, seed: u64) -> Result<Self> {
         Network::builder(n_inputs)
             .layer(1, Activation::Sigmoid)
+            .init(Init::Uniform)
             .build(seed)
     }
 

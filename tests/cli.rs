@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use neurona::{Activation, Matrix, Model, Network, TrainConfig};
+use neurona::{Activation, Matrix, Model, Network};
 use tempfile::TempDir;
 
 fn neurona(args: &[&str]) -> Output {
@@ -175,11 +175,13 @@ fn save_then_load_is_bit_identical() {
     let mut net = Network::builder(3)
         .layer(5, Activation::Tanh)
         .layer_without_bias(2, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(3)
         .unwrap();
     let x = Matrix::new(6, 3, (0..18).map(|i| i as f32 / 7.0 - 1.0).collect()).unwrap();
     let y = Matrix::new(6, 2, (0..12).map(|i| (i % 2) as f32).collect()).unwrap();
-    net.train(&x, &y, &TrainConfig::new().epochs(20)).unwrap();
+    net.train(&x, &y, &crate::common::plain().epochs(20))
+        .unwrap();
     let model = Model {
         network: net.clone(),
         loss: neurona::Loss::Mse,
@@ -335,6 +337,7 @@ fn init_starts_from_given_weights() {
         network: Network::builder(2)
             .layer(3, Activation::Tanh)
             .layer(1, Activation::Sigmoid)
+            .init(neurona::Init::Uniform)
             .build(9)
             .unwrap(),
         loss: neurona::Loss::Bce,

@@ -2,7 +2,7 @@
 //! none panics, and a failed call leaves the network unchanged.
 
 use crate::common::{notebook_data, notebook_network};
-use neurona::{Activation, Layer, Loss, Matrix, Network, TrainConfig};
+use neurona::{Activation, Layer, Loss, Matrix, Network};
 
 #[track_caller]
 fn assert_message<T: std::fmt::Debug>(result: neurona::Result<T>, want: &str) {
@@ -37,7 +37,7 @@ fn input_width_differs_from_first_layer() {
     );
     let mut net2 = net.clone();
     assert_message(
-        net2.train(&x, &y, &TrainConfig::new()),
+        net2.train(&x, &y, &crate::common::plain()),
         "inputs have 2 columns",
     );
     assert_eq!(net2, net);
@@ -49,7 +49,7 @@ fn target_width_differs_from_last_layer() {
     let (x, _) = notebook_data();
     let y = Matrix::new(4, 2, vec![0.0; 8]).unwrap();
     assert_message(
-        net.train(&x, &y, &TrainConfig::new()),
+        net.train(&x, &y, &crate::common::plain()),
         "targets have 2 columns but the last layer gives 1",
     );
 }
@@ -60,6 +60,7 @@ fn zero_width_layers() {
         Network::builder(3)
             .layer(0, Activation::Relu)
             .layer(1, Activation::Sigmoid)
+            .init(neurona::Init::Uniform)
             .build(1),
         "layer 1 has zero outputs",
     );
@@ -67,15 +68,22 @@ fn zero_width_layers() {
         Network::builder(3)
             .layer(4, Activation::Relu)
             .layer(0, Activation::Sigmoid)
+            .init(neurona::Init::Uniform)
             .build(1),
         "layer 2 has zero outputs",
     );
     assert_message(
-        Network::builder(0).layer(4, Activation::Relu).build(1),
+        Network::builder(0)
+            .layer(4, Activation::Relu)
+            .init(neurona::Init::Uniform)
+            .build(1),
         "at least one input, got width 0",
     );
     assert_message(Network::neuron(0, 1), "at least one input, got width 0");
-    assert_message(Network::builder(3).build(1), "at least one layer");
+    assert_message(
+        Network::builder(3).init(neurona::Init::Uniform).build(1),
+        "at least one layer",
+    );
     assert_message(Network::from_layers(vec![]), "at least one layer");
 }
 
@@ -85,7 +93,7 @@ fn empty_data_set() {
     let x = Matrix::new(0, 3, vec![]).unwrap();
     let y = Matrix::new(0, 1, vec![]).unwrap();
     assert_message(
-        net.train(&x, &y, &TrainConfig::new()),
+        net.train(&x, &y, &crate::common::plain()),
         "the data set is empty (0 rows)",
     );
     assert_message(net.predict(&x), "the data set is empty");
@@ -97,7 +105,7 @@ fn inputs_and_targets_with_different_row_counts() {
     let (x, _) = notebook_data();
     let y = rows(&[&[0.0], &[1.0], &[1.0]]);
     assert_message(
-        net.train(&x, &y, &TrainConfig::new()),
+        net.train(&x, &y, &crate::common::plain()),
         "inputs have 4 rows but targets have 3",
     );
 }
@@ -113,13 +121,13 @@ fn nan_or_infinity_in_data() {
         &[0., 1., 1.],
     ]);
     assert_message(
-        net.train(&bad_x, &y, &TrainConfig::new()),
+        net.train(&bad_x, &y, &crate::common::plain()),
         "inputs: row 1, column 1 is NaN",
     );
     assert_message(net.predict(&bad_x), "inputs: row 1, column 1 is NaN");
     let bad_y = rows(&[&[0.], &[1.], &[1.], &[f32::INFINITY]]);
     assert_message(
-        net.train(&x, &bad_y, &TrainConfig::new()),
+        net.train(&x, &bad_y, &crate::common::plain()),
         "targets: row 3, column 0 is inf",
     );
     assert_eq!(net, notebook_network());
@@ -178,29 +186,31 @@ fn settings_that_cannot_work() {
     let mut net = notebook_network();
     for lr in [0.0, -1.0, f32::NAN] {
         assert_message(
-            net.train(&x, &y, &TrainConfig::new().learning_rate(lr)),
+            net.train(&x, &y, &crate::common::plain().learning_rate(lr)),
             "learning rate must be a finite number above 0",
         );
     }
     assert_message(
-        net.train(&x, &y, &TrainConfig::new().batch_size(0)),
+        net.train(&x, &y, &crate::common::plain().batch_size(0)),
         "batch size must be at least 1",
     );
     let mut relu_out = Network::builder(3)
         .layer(1, Activation::Relu)
+        .init(neurona::Init::Uniform)
         .build(1)
         .unwrap();
     assert_message(
-        relu_out.train(&x, &y, &TrainConfig::new().loss(Loss::Bce)),
+        relu_out.train(&x, &y, &crate::common::plain().loss(Loss::Bce)),
         "BCE needs a sigmoid output layer, but layer 1 is relu",
     );
     let y2 = rows(&[&[0.], &[1.], &[2.], &[0.]]);
     assert_message(
-        net.train(&x, &y2, &TrainConfig::new().loss(Loss::Bce)),
+        net.train(&x, &y2, &crate::common::plain().loss(Loss::Bce)),
         "targets for BCE: row 2, column 0 is 2; it must lie in [0, 1]",
     );
     let two_out = Network::builder(3)
         .layer(2, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(1)
         .unwrap();
     assert_message(
@@ -217,7 +227,7 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
     let mut net = notebook_network();
     let bad = [
         (
-            TrainConfig::new().optimizer(Optimizer::Adam {
+            crate::common::plain().optimizer(Optimizer::Adam {
                 beta1: 1.0,
                 beta2: 0.999,
                 epsilon: 1e-8,
@@ -225,7 +235,7 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
             "beta1 must be at least 0 and below 1, got 1",
         ),
         (
-            TrainConfig::new().optimizer(Optimizer::Adam {
+            crate::common::plain().optimizer(Optimizer::Adam {
                 beta1: 0.9,
                 beta2: -0.1,
                 epsilon: 1e-8,
@@ -233,7 +243,7 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
             "beta2 must be at least 0 and below 1, got -0.1",
         ),
         (
-            TrainConfig::new().optimizer(Optimizer::Adam {
+            crate::common::plain().optimizer(Optimizer::Adam {
                 beta1: 0.9,
                 beta2: 0.999,
                 epsilon: 0.0,
@@ -241,35 +251,35 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
             "epsilon must be a finite number above 0, got 0",
         ),
         (
-            TrainConfig::new().optimizer(Optimizer::momentum(1.5)),
+            crate::common::plain().optimizer(Optimizer::momentum(1.5)),
             "momentum must be at least 0 and below 1, got 1.5",
         ),
         (
-            TrainConfig::new().weight_decay(-0.1),
+            crate::common::plain().weight_decay(-0.1),
             "weight decay must be a finite number of at least 0, got -0.1",
         ),
         (
-            TrainConfig::new()
+            crate::common::plain()
                 .optimizer(Optimizer::adam())
                 .learning_rate(-0.01),
             "learning rate must be a finite number above 0, got -0.01",
         ),
         (
-            TrainConfig::new().schedule(Schedule::Step {
+            crate::common::plain().schedule(Schedule::Step {
                 every: 0,
                 factor: 0.5,
             }),
             "a step schedule needs at least 1 step between changes",
         ),
         (
-            TrainConfig::new().schedule(Schedule::Cosine {
+            crate::common::plain().schedule(Schedule::Cosine {
                 steps: 10,
                 floor: 2.0,
             }),
             "a cosine schedule needs at least 1 step and a floor in [0, 1]",
         ),
         (
-            TrainConfig::new().loss(Loss::CrossEntropy),
+            crate::common::plain().loss(Loss::CrossEntropy),
             "cross-entropy needs a softmax output layer, but layer 2 is sigmoid",
         ),
     ];
@@ -279,23 +289,28 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
     assert_eq!(net, notebook_network(), "a refused run changed the network");
 
     assert_message(
-        Network::builder(3).layer(1, Activation::Softmax).build(1),
+        Network::builder(3)
+            .layer(1, Activation::Softmax)
+            .init(neurona::Init::Uniform)
+            .build(1),
         "layer 1 is a softmax over 1 output; softmax needs at least 2 (use sigmoid for one)",
     );
     assert_message(
         Network::builder(3)
             .layer(4, Activation::Softmax)
             .layer(2, Activation::Sigmoid)
+            .init(neurona::Init::Uniform)
             .build(1),
         "layer 1 is softmax, which only the output layer may be",
     );
     let mut softmax = Network::builder(3)
         .layer(2, Activation::Softmax)
+        .init(neurona::Init::Uniform)
         .build(1)
         .unwrap();
     let one_hot = rows(&[&[1., 0.], &[0., 1.], &[0., 1.], &[1., 0.]]);
     assert_message(
-        softmax.train(&x, &one_hot, &TrainConfig::new()),
+        softmax.train(&x, &one_hot, &crate::common::plain()),
         "a softmax output layer trains with cross-entropy, not mse",
     );
     let not_a_distribution = rows(&[&[1., 0.], &[0., 1.], &[0.5, 0.], &[1., 0.]]);
@@ -303,13 +318,13 @@ fn optimizer_and_softmax_settings_that_cannot_work() {
         softmax.train(
             &x,
             &not_a_distribution,
-            &TrainConfig::new().loss(Loss::CrossEntropy),
+            &crate::common::plain().loss(Loss::CrossEntropy),
         ),
         "targets for cross-entropy: row 2 sums to 0.5; each row must sum to 1",
     );
     // A resumed run whose state belongs to another optimizer.
     let state = neurona::OptimizerState::new(&softmax, Optimizer::momentum(0.9)).unwrap();
-    let adam = TrainConfig::new()
+    let adam = crate::common::plain()
         .loss(Loss::CrossEntropy)
         .optimizer(Optimizer::adam());
     let cpu = neurona::Device::new(neurona::Backend::Cpu).unwrap();
@@ -324,9 +339,10 @@ fn divergence_names_the_step() {
     let (x, y) = notebook_data();
     let mut net = Network::builder(3)
         .layer(1, Activation::Identity)
+        .init(neurona::Init::Uniform)
         .build(2)
         .unwrap();
-    let cfg = TrainConfig::new().learning_rate(1e7).epochs(100);
+    let cfg = crate::common::plain().learning_rate(1e7).epochs(100);
     assert_message(net.train(&x, &y, &cfg), "training diverged at step");
 }
 
@@ -335,7 +351,7 @@ fn counts_that_would_overflow_are_errors() {
     use neurona::{Backend, Device, OptimizerState};
     let (x, y) = notebook_data();
     let mut net = notebook_network();
-    let too_many = TrainConfig::new().batch_size(1).epochs(usize::MAX);
+    let too_many = crate::common::plain().batch_size(1).epochs(usize::MAX);
     assert_message(
         net.train(&x, &y, &too_many),
         "18446744073709551615 epochs of 4 steps are more steps than a run can count",
@@ -350,7 +366,7 @@ fn counts_that_would_overflow_are_errors() {
             &cpu,
             &x,
             &y,
-            &TrainConfig::new().epochs(3),
+            &crate::common::plain().epochs(3),
             &mut state,
             |_| {},
         ),
@@ -361,12 +377,14 @@ fn counts_that_would_overflow_are_errors() {
     assert_message(
         Network::builder(1 << 40)
             .layer(1 << 40, Activation::Relu)
+            .init(neurona::Init::Uniform)
             .build(1),
         "not enough memory for the weights and biases of a 1099511627776-1099511627776 network: it needs more than 2^64 bytes",
     );
     assert_message(
         Network::builder(4)
             .layer(99_999_999_999, Activation::Relu)
+            .init(neurona::Init::Uniform)
             .build(1),
         "it needs 1999999999980 bytes (1.8 TiB)",
     );

@@ -122,7 +122,7 @@ fn every_optimizer_trains_on_the_gpu_like_the_cpu() {
     use neurona::{Optimizer, Schedule};
     let Some(device) = gpu() else { return };
     let (net, x, y) = classifier();
-    let base = TrainConfig::new()
+    let base = crate::common::plain()
         .loss(Loss::CrossEntropy)
         .batch_size(32)
         .order(BatchOrder::Shuffled { seed: 3 })
@@ -173,7 +173,7 @@ fn resuming_on_the_gpu_gives_the_uninterrupted_run() {
     use neurona::{Optimizer, OptimizerState};
     let Some(device) = gpu() else { return };
     let (net, x, y) = classifier();
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .loss(Loss::CrossEntropy)
         .optimizer(Optimizer::adam())
         .learning_rate(0.01)
@@ -371,12 +371,13 @@ fn many_steps_in_one_dispatch_match_per_step_dispatches_and_the_cpu() {
         .layer(9, Activation::Tanh)
         .layer_without_bias(6, Activation::Relu)
         .layer(2, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(4)
         .unwrap();
     let x = Matrix::new(37, 5, random_matrix(11, 37, 5, -1.0, 1.0)).unwrap();
     let y = Matrix::new(37, 2, random_matrix(12, 37, 2, 0.0, 1.0)).unwrap();
     let configs = [
-        TrainConfig::new()
+        crate::common::plain()
             .learning_rate(0.3)
             .batch_size(8)
             .order(BatchOrder::Shuffled { seed: 2 })
@@ -409,11 +410,12 @@ fn deep() -> (Network, Matrix, Matrix, TrainConfig) {
         .layer(33, Activation::Sigmoid)
         .layer(65, Activation::Relu)
         .layer(3, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(5)
         .unwrap();
     let x = Matrix::new(150, 13, random_matrix(1, 150, 13, -1.0, 1.0)).unwrap();
     let y = Matrix::new(150, 3, random_matrix(2, 150, 3, 0.0, 1.0)).unwrap();
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .learning_rate(0.2)
         .batch_size(64)
         .order(BatchOrder::Shuffled { seed: 8 })
@@ -465,9 +467,10 @@ fn divergence_on_the_gpu_rolls_back_like_the_cpu() {
     let start = Network::builder(3)
         .layer(4, Activation::Identity)
         .layer(1, Activation::Identity)
+        .init(neurona::Init::Uniform)
         .build(2)
         .unwrap();
-    let cfg = TrainConfig::new().learning_rate(1e6).epochs(1000);
+    let cfg = crate::common::plain().learning_rate(1e6).epochs(1000);
     let mut on_cpu = start.clone();
     let cpu_err = on_cpu.train(&x, &y, &cfg).unwrap_err();
     let mut on_gpu = start.clone();
@@ -489,12 +492,13 @@ fn too_large_for_the_gpu_is_an_error_naming_the_limit() {
     let rows = (max_binding / 4 / width as u64 + 1) as usize;
     let mut net = Network::builder(1)
         .layer(width, Activation::Relu)
+        .init(neurona::Init::Uniform)
         .build(1)
         .unwrap();
     let x = Matrix::new(rows, 1, vec![0.5; rows]).unwrap();
     let y = Matrix::new(rows, width, vec![0.0; rows * width]).unwrap();
     let err = net
-        .train_on(device, &x, &y, &TrainConfig::new(), |_| {})
+        .train_on(device, &x, &y, &crate::common::plain(), |_| {})
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("max_storage_buffer_binding_size"), "{msg}");
@@ -532,9 +536,10 @@ fn divergence_under_an_optimizer_rolls_back_weights_and_state() {
     let start = Network::builder(3)
         .layer(4, Activation::Identity)
         .layer(1, Activation::Identity)
+        .init(neurona::Init::Uniform)
         .build(2)
         .unwrap();
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .optimizer(Optimizer::momentum(0.9))
         .weight_decay(0.01)
         .learning_rate(1e5)

@@ -4,7 +4,7 @@
 use crate::common::random_matrix;
 use neurona::{
     Activation, BatchOrder, ConfusionMatrix, Init, Loss, Matrix, Network, Optimizer,
-    OptimizerState, Schedule, TrainConfig,
+    OptimizerState, Schedule,
 };
 
 /// `rows` inputs uniform in [0, 1) (drawn from `seed`) and one-hot labels
@@ -51,7 +51,7 @@ fn adam_and_xavier_beat_the_notebook_recipe() {
     // on 1,024 rows, 160 steps of 64 rows for both recipes.
     let (x, y) = teacher_data(1024, 64, 10, 40, 99);
     let (x_test, y_test) = teacher_data(512, 64, 10, 41, 99);
-    let batches = TrainConfig::new()
+    let batches = crate::common::plain()
         .batch_size(64)
         .order(BatchOrder::Shuffled { seed: 1 })
         .epochs(10);
@@ -61,6 +61,7 @@ fn adam_and_xavier_beat_the_notebook_recipe() {
         .layer(32, Activation::Sigmoid)
         .layer(32, Activation::Sigmoid)
         .layer(10, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(3)
         .unwrap();
     notebook
@@ -112,7 +113,7 @@ fn resuming_gives_the_uninterrupted_run(device: &neurona::Device) {
         .build(4)
         .unwrap();
     for optimizer in [Optimizer::nesterov(0.9), Optimizer::adam()] {
-        let cfg = TrainConfig::new()
+        let cfg = crate::common::plain()
             .loss(Loss::CrossEntropy)
             .optimizer(optimizer)
             .learning_rate(0.01)
@@ -191,6 +192,7 @@ fn xavier_and_he_draw_in_their_ranges() {
     // The default stays the notebook's uniform rule, biases included.
     let uniform = Network::builder(300)
         .layer(100, Activation::Relu)
+        .init(neurona::Init::Uniform)
         .build(5)
         .unwrap();
     assert!(uniform.layers()[0].weights().iter().any(|w| w.abs() > 0.99));
@@ -282,7 +284,7 @@ fn the_pages_problems_are_seeded_balanced_and_learnable() {
         .init(Init::Auto)
         .build(1)
         .unwrap();
-    let config = TrainConfig::new()
+    let config = crate::common::plain()
         .loss(Loss::CrossEntropy)
         .optimizer(Optimizer::adam())
         .learning_rate(0.01)

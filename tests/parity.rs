@@ -15,7 +15,7 @@ use crate::common::{assert_close, random_matrix};
 use neurona::cpu;
 use neurona::{
     Activation, Backend, BatchOrder, Device, GpuContext, Loss, Matrix, Network, Optimizer,
-    OptimizerState, SigmoidDerivative, TrainConfig, UpdateRule,
+    OptimizerState, SigmoidDerivative, UpdateRule,
 };
 
 /// Shapes `(rows, n_in, n_out)`: 1x1, widths that are not multiples of the
@@ -286,7 +286,7 @@ pub async fn short_adam_run(device: &Device) {
         y[r * 3 + r % 3] = 1.0;
     }
     let y = Matrix::new(37, 3, y).unwrap();
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .loss(Loss::CrossEntropy)
         .optimizer(Optimizer::adam())
         .learning_rate(0.01)

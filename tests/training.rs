@@ -88,6 +88,7 @@ fn mid_sized() -> (Network, Matrix, Matrix) {
         .layer(33, Activation::Relu)
         .layer(17, Activation::Tanh)
         .layer(3, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(11)
         .unwrap();
     let x = Matrix::new(203, 20, random_matrix(5, 203, 20, -1.0, 1.0)).unwrap();
@@ -96,7 +97,7 @@ fn mid_sized() -> (Network, Matrix, Matrix) {
 }
 
 fn same_seed_gives_bit_identical_weights(device: &Device) {
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .learning_rate(0.5)
         .epochs(20)
         .batch_size(16)
@@ -128,6 +129,7 @@ fn seeded_initialisation_is_pinned() {
     // machine and every run": a change of generator would break them.
     let net = Network::builder(2)
         .layer(2, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(1)
         .unwrap();
     let l = &net.layers()[0];
@@ -141,6 +143,7 @@ fn seeded_initialisation_is_pinned() {
     assert!(got.iter().all(|v| (-1.0..1.0).contains(v)));
     let other = Network::builder(2)
         .layer(2, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(2)
         .unwrap();
     assert_ne!(net, other);
@@ -159,6 +162,7 @@ const PINNED_SEED_1: [f32; 6] = [
 fn initial_weights_are_uniform_in_minus_one_one() {
     let net = Network::builder(100)
         .layer(100, Activation::Relu)
+        .init(neurona::Init::Uniform)
         .build(9)
         .unwrap();
     let w = net.layers()[0].weights();
@@ -187,14 +191,14 @@ fn mini_batches_in_order_are_consecutive_steps() {
     // first and the second half: bit for bit.
     let (x, y) = notebook_data();
     let mut batched = notebook_network();
-    let cfg = TrainConfig::new().learning_rate(0.7).batch_size(2);
+    let cfg = crate::common::plain().learning_rate(0.7).batch_size(2);
     batched.train(&x, &y, &cfg).unwrap();
 
     let half = |m: &Matrix, r: std::ops::Range<usize>| {
         Matrix::from_rows(&r.map(|i| m.row(i).to_vec()).collect::<Vec<_>>()).unwrap()
     };
     let mut manual = notebook_network();
-    let full = TrainConfig::new().learning_rate(0.7);
+    let full = crate::common::plain().learning_rate(0.7);
     manual
         .train(&half(&x, 0..2), &half(&y, 0..2), &full)
         .unwrap();
@@ -221,14 +225,14 @@ fn shuffled_batches_follow_the_permutation() {
     let first7: Vec<u32> = (0..7).collect();
     let (x, y) = (take(&x, &first7), take(&y, &first7));
     let mut shuffled = net.clone();
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .batch_size(3)
         .order(BatchOrder::Shuffled { seed: 9 });
     shuffled.train(&x, &y, &cfg).unwrap();
 
     let order = shuffled_order(7, 9, 0);
     let mut manual = net.clone();
-    let in_order = TrainConfig::new().batch_size(3);
+    let in_order = crate::common::plain().batch_size(3);
     manual
         .train(&take(&x, &order), &take(&y, &order), &in_order)
         .unwrap();
@@ -240,7 +244,9 @@ fn a_step_moves_each_parameter_by_lr_times_its_gradient() {
     let (net, x, y) = mid_sized();
     for reduction in [Reduction::Mean, Reduction::Sum] {
         let lr = 0.05;
-        let cfg = TrainConfig::new().learning_rate(lr).reduction(reduction);
+        let cfg = crate::common::plain()
+            .learning_rate(lr)
+            .reduction(reduction);
         let grads = net.gradients(&x, &y, &cfg).unwrap();
         let mut stepped = net.clone();
         stepped.train(&x, &y, &cfg).unwrap();
@@ -255,7 +261,7 @@ fn a_step_moves_each_parameter_by_lr_times_its_gradient() {
         }
         // Sum is B times Mean.
         if reduction == Reduction::Sum {
-            let mean = net.gradients(&x, &y, &TrainConfig::new()).unwrap();
+            let mean = net.gradients(&x, &y, &crate::common::plain()).unwrap();
             let want: Vec<f64> = mean[0].weights.iter().map(|g| *g as f64 * 203.0).collect();
             crate::common::assert_close("sum = B x mean", &grads[0].weights, &want, 1e-5, 1e-4);
         }
@@ -277,9 +283,10 @@ fn mini_batch_training_learns(device: &Device) {
     let mut net = Network::builder(2)
         .layer(8, Activation::Tanh)
         .layer(1, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
         .build(4)
         .unwrap();
-    let cfg = TrainConfig::new()
+    let cfg = crate::common::plain()
         .loss(Loss::Bce)
         .learning_rate(0.5)
         .batch_size(20)
@@ -301,9 +308,10 @@ fn divergence_stops_and_rolls_back_the_breaking_step(device: &Device) {
     let start = Network::builder(3)
         .layer(4, Activation::Identity)
         .layer(1, Activation::Identity)
+        .init(neurona::Init::Uniform)
         .build(2)
         .unwrap();
-    let cfg = TrainConfig::new().learning_rate(1e6).epochs(1000);
+    let cfg = crate::common::plain().learning_rate(1e6).epochs(1000);
     let mut net = start.clone();
     let err = net.train_on(device, &x, &y, &cfg, |_| {}).unwrap_err();
     let Error::Diverged { step, loss } = err else {

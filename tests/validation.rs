@@ -35,7 +35,7 @@ fn overfitting() -> (Network, Matrix, Matrix, Matrix, Matrix) {
 }
 
 fn config(epochs: usize) -> TrainConfig {
-    TrainConfig::new()
+    crate::common::plain()
         .loss(Loss::CrossEntropy)
         .optimizer(Optimizer::adam())
         .learning_rate(0.01)

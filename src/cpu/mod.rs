@@ -124,11 +124,15 @@ fn forward(
 
 /// The batch's loss sum, from what the forward pass left in `ws`.
 fn batch_loss(config: &TrainConfig, ws: &Workspace, y: &[f32], count: usize) -> f64 {
-    if config.loss.uses_logits() {
+    if config.objective().uses_logits() {
         let cols = ws.logits.len() / ws.rows.max(1);
-        config.loss.sum_from_logits(&ws.logits[..count], y, cols)
+        config
+            .objective()
+            .sum_from_logits(&ws.logits[..count], y, cols)
     } else {
-        config.loss.sum(&ws.acts[ws.acts.len() - 1][..count], y)
+        config
+            .objective()
+            .sum(&ws.acts[ws.acts.len() - 1][..count], y)
     }
 }
 
@@ -139,7 +143,7 @@ fn backward(layers: &[Layer], y: &[f32], rows: usize, config: &TrainConfig, ws: 
     output_delta(
         &ws.acts[last][..out],
         &y[..out],
-        config.loss,
+        config.objective(),
         layers[last].activation,
         config.sigmoid_derivative,
         &mut ws.deltas[last][..out],
@@ -255,7 +259,7 @@ fn evaluate(layers: &[Layer], x: &Matrix, y: &Matrix, config: &TrainConfig) -> R
     let what = format!("the predictions for {rows} rows");
     let mut out = memory::with_capacity(&what, rows.saturating_mul(n_out))?;
     let mut ws = Workspace::new(layers, rows.min(CHUNK_ROWS), false)?;
-    let logits = config.loss.uses_logits();
+    let logits = config.objective().uses_logits();
     let mut total = 0.0;
     for (s, e) in batch_ranges(rows, ws.rows) {
         let xs = &x.as_slice()[s * n_in..e * n_in];
@@ -309,7 +313,7 @@ fn mean_loss(
             rows,
             &mut ws.acts,
             &mut ws.logits,
-            config.loss.uses_logits(),
+            config.objective().uses_logits(),
         );
         let sum = batch_loss(
             config,
@@ -417,7 +421,7 @@ impl Runner for CpuRunner<'_> {
                 s.rows,
                 &mut ws.acts,
                 &mut ws.logits,
-                config.loss.uses_logits(),
+                config.objective().uses_logits(),
             );
             let sum = batch_loss(config, ws, ys, s.rows * n_out);
             if !seen(&s, sum) {
@@ -478,7 +482,7 @@ pub(crate) fn gradients(
     let rows = x.rows();
     let layers = net.layers();
     let mut ws = Workspace::new(layers, rows, false)?;
-    let logits = config.loss.uses_logits();
+    let logits = config.objective().uses_logits();
     forward(
         layers,
         x.as_slice(),

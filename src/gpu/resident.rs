@@ -211,7 +211,7 @@ impl<'a> Resident<'a> {
             Some(ctx.storage_zeroed("gradient", largest.unwrap_or(1))?)
         };
         // BCE and cross-entropy are computed from the output's logits.
-        let logits = if config.loss.uses_logits() {
+        let logits = if config.objective().uses_logits() {
             Some(ctx.storage_zeroed("output logits", batch * n_out)?)
         } else {
             None
@@ -312,7 +312,7 @@ impl<'a> Resident<'a> {
             y: &y_in,
             out: &losses,
         }
-        .kernel(ctx, out.outputs(), config.loss)?;
+        .kernel(ctx, out.outputs(), config.objective())?;
         let output_delta = ops::OutputDelta {
             y_hat: &acts[last],
             y: &y_in,
@@ -321,7 +321,7 @@ impl<'a> Resident<'a> {
         .kernel(
             ctx,
             out.outputs(),
-            config.loss,
+            config.objective(),
             out.activation(),
             config.sigmoid_derivative,
         )?;

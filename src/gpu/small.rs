@@ -47,12 +47,15 @@ pub(crate) struct Small {
 fn small_plan(net: &Network, batch: usize, config: &TrainConfig) -> Option<SmallNetParams> {
     let layers = net.layers();
     // The kernel does plain SGD, MSE and BCE.
-    if layers.len() > SMALL_NET_LAYERS || !config.fused_sgd() || config.loss == Loss::CrossEntropy {
+    if layers.len() > SMALL_NET_LAYERS
+        || !config.fused_sgd()
+        || config.objective() == Loss::CrossEntropy
+    {
         return None;
     }
     let mut p = SmallNetParams {
         layers: layers.len() as u32,
-        loss: config.loss.gpu_id(),
+        loss: config.objective().gpu_id(),
         sigmoid_rule: config.sigmoid_derivative.gpu_id(),
         n_in: net.inputs() as u32,
         ..Default::default()

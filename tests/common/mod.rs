@@ -33,6 +33,21 @@ macro_rules! on_each_backend {
     };
 }
 
+/// The settings the tests were written against, which `TrainConfig::new()`
+/// had before its defaults followed scikit-learn's: plain SGD at learning
+/// rate 0.1, one full-batch epoch in file order, MSE.
+pub fn plain() -> neurona::TrainConfig {
+    neurona::TrainConfig {
+        learning_rate: 0.1,
+        epochs: 1,
+        batch_size: None,
+        order: neurona::BatchOrder::InOrder,
+        loss: Some(neurona::Loss::Mse),
+        optimizer: neurona::Optimizer::Sgd,
+        ..neurona::TrainConfig::new()
+    }
+}
+
 /// The CPU path.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn cpu() -> Device {

@@ -254,9 +254,11 @@ impl Trainer {
         if problem_name == "notebook" {
             config = config.reduction(Reduction::Sum).order(BatchOrder::InOrder);
         }
-        if batch > 0 {
-            config = config.batch_size(batch);
-        }
+        config = if batch > 0 {
+            config.batch_size(batch)
+        } else {
+            config.full_batch()
+        };
         let state = OptimizerState::new(&net, optimizer).map_err(js)?;
         let task = file_task.unwrap_or_else(|| match (outputs, output) {
             (k, Activation::Softmax) => Task::Classes {
@@ -395,7 +397,7 @@ impl Trainer {
     /// The trained model as the safetensors file `neurona train --save`
     /// writes (for `neurona predict` and PyTorch).
     pub fn model_file(&self) -> Result<Vec<u8>, JsError> {
-        let mut model = Model::new(self.net.clone(), self.config.loss);
+        let mut model = Model::new(self.net.clone(), self.config.loss_for(&self.net));
         model.features = self.features.clone();
         model.standardizer = self.standardizer.clone();
         model.task = Some(self.task.clone());
