@@ -701,3 +701,138 @@ fn the_listed_defects_stay_fixed() {
     );
     assert!(!Path::new("/no/such/folder/m.st").exists());
 }
+
+#[test]
+fn several_targets_multi_output_and_multi_label() {
+    let dir = Dir::new();
+    let mut s = String::from("a,b,name,y1,y2,l1,l2\n");
+    for i in 0..240 {
+        let (a, b) = (
+            (i * 37 % 100) as f32 / 50.0 - 1.0,
+            (i * 61 % 100) as f32 / 50.0 - 1.0,
+        );
+        let a_cell = if i % 60 == 7 {
+            "NA".to_string()
+        } else {
+            a.to_string()
+        };
+        s += &format!(
+            "{a_cell},{b},n{i},{},{},{},{}\n",
+            100.0 + 50.0 * a,
+            -5.0 * b,
+            (a + b > 0.0) as u8,
+            (b > 0.2) as u8
+        );
+    }
+    let data = dir.file("m.csv", &s);
+    // Two numbers: two identity outputs, scored per output in their units.
+    let model = dir.path("mo.st");
+    let out = ok(&neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y1,y2",
+        "--features",
+        "a,b",
+        "--drop-missing",
+        "--epochs",
+        "300",
+        "--backend",
+        "cpu",
+        "--save",
+        &model,
+    ]));
+    assert!(
+        out.contains("network 2-100(relu)-2(identity), loss mse"),
+        "{out}"
+    );
+    assert!(
+        out.contains("target y1,y2: regression of 2 columns"),
+        "{out}"
+    );
+    assert!(out.contains("4 rows with missing values left out"), "{out}");
+    assert!(out.contains("output          mse"), "{out}");
+    let preds = ok(&neurona(&[
+        "predict",
+        "--model",
+        &model,
+        "--data",
+        &data,
+        "--drop-missing",
+    ]));
+    let mut lines = preds.lines();
+    assert_eq!(lines.next(), Some("line,y1,y2"));
+    let first: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(first[0], 2.0, "the first prediction is for file line 2");
+    assert!(
+        (first[1] - 50.0).abs() < 5.0,
+        "y1 of row 0 (a = -1) is about 50: {first:?}"
+    );
+    let eval = ok(&neurona(&[
+        "evaluate",
+        "--model",
+        &model,
+        "--data",
+        &data,
+        "--drop-missing",
+    ]));
+    assert!(
+        eval.contains("236 rows (4 with missing values left out)"),
+        "{eval}"
+    );
+    assert!(eval.contains("    y2 "), "{eval}");
+    // Several 0/1 columns: multi-label, a sigmoid each.
+    let labels = dir.path("ml.st");
+    let out = ok(&neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "l1,l2",
+        "--features",
+        "a,b",
+        "--drop-missing",
+        "--epochs",
+        "200",
+        "--backend",
+        "cpu",
+        "--save",
+        &labels,
+    ]));
+    assert!(
+        out.contains("network 2-100(relu)-2(sigmoid), loss bce"),
+        "{out}"
+    );
+    assert!(
+        out.contains("target l1,l2: multi-label, 2 0/1 columns"),
+        "{out}"
+    );
+    assert!(out.contains("scores of l2 (train rows)"), "{out}");
+    let preds = ok(&neurona(&[
+        "predict",
+        "--model",
+        &labels,
+        "--data",
+        &data,
+        "--drop-missing",
+    ]));
+    assert_eq!(preds.lines().next(), Some("line,l1,l2,p_l1,p_l2"));
+    // Text among several targets is refused.
+    fails(
+        &neurona(&[
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "y1,name",
+            "--drop-missing",
+        ]),
+        "several target columns must be numbers",
+    );
+}

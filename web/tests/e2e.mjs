@@ -1,7 +1,8 @@
 // The page end to end: serve web/ on 127.0.0.1, open it in headless
 // Chromium (Debian's, driven by playwright-core over CDP), choose the two
-// moons, click Train, wait until the status line shows a loss below 0.1 and
-// a training accuracy of at least 95%, and save a screenshot
+// moons, click Train, wait until the status line shows a loss below 0.1, a
+// training accuracy of at least 95% and the validation rows' loss, and save
+// a screenshot
 // (web/screenshot.png). Any error shown in the page or logged to the
 // console fails it.
 //
@@ -67,9 +68,11 @@ try {
       const shown = (await page.textContent("#error")).trim();
       if (shown) fail(`${what}: the page shows: ${shown}`);
       if (problems.length) fail(problems.join("\n"));
-      const loss = /loss ([0-9.]+)/.exec(last);
+      const loss = /\| loss ([0-9.]+)/.exec(last);
       const acc = /training accuracy ([0-9.]+)%/.exec(last);
-      if (loss && acc && Number(loss[1]) < LOSS_BELOW && Number(acc[1]) >= ACCURACY_AT_LEAST) return last;
+      // The held-out fifth of the moons is checked every epoch too.
+      const val = /validation loss ([0-9.]+)/.exec(last);
+      if (loss && acc && val && Number(loss[1]) < LOSS_BELOW && Number(acc[1]) >= ACCURACY_AT_LEAST) return last;
       if (Date.now() > deadline) fail(`${what}: no loss < ${LOSS_BELOW} with accuracy >= ${ACCURACY_AT_LEAST}% in time; last status: ${last}`);
       await page.waitForTimeout(500);
     }
