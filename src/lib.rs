@@ -63,10 +63,14 @@
 //! The GPU path, [`gpu`]: `src/gpu/context.rs` ([`GpuContext`],
 //! [`GpuOptions`], adapter choice), `gate.rs` (GL devices take turns),
 //! `shaders.rs` (WGSL sources, the constants generated for them, pipelines
-//! per shader and variant), `variants.rs` ([`TileShape`], the matmul
-//! variants as values), `kernels.rs` (dispatch, folded grids, per-step
-//! uniforms), `ops.rs` (one constructor per kernel, named after its CPU
-//! twin), `parameters.rs` (a layer's parameter buffer layout), `buffers.rs`
+//! per shader and variant), `product.rs` (a layer's products:
+//! `MatmulKind`, `ProductShape`), `variants.rs` ([`TileShape`],
+//! [`MatmulVariant`], [`MatmulChoice`], the fixed rule), `family.rs` (the
+//! vec4 matmul family, generated WGSL), `tune.rs` (the per-adapter tuner and
+//! its cache file), `probe.rs` (one product checked on padded buffers or
+//! timed), `kernels.rs` (dispatch, folded grids, per-step uniforms),
+//! `ops.rs` (one constructor per kernel, named after its CPU twin),
+//! `parameters.rs` (a layer's parameter buffer layout), `buffers.rs`
 //! (upload, limits, readback), `resident.rs` (a run resident on the GPU, its
 //! `Runner`), `small.rs` (networks that fit one workgroup), `twins.rs`
 //! (one-shot kernel calls for tests and benchmarks). The kernels are in
@@ -135,7 +139,8 @@ pub use data::{CsvOptions, Standardizer, Table};
 pub use driver::{EpochReport, EpochSummary, Observer, Progress, TrainReport, Validated};
 pub use error::{Error, Result};
 pub use gpu::{
-    AdapterReport, GpuContext, GpuOptions, GraphicsApi, MATMUL_VARIANTS, MatmulChoice, TileShape,
+    AdapterReport, GpuContext, GpuOptions, GraphicsApi, MATMUL_VARIANTS, MatmulChoice,
+    MatmulVariant, TileShape,
 };
 pub use init::Init;
 pub use layer::{Gradient, Layer};

@@ -16,9 +16,10 @@ use std::sync::OnceLock;
 use crate::common::{announce, assert_close, gpu, notebook_data, notebook_network, random_matrix};
 use crate::parity::{self, ATOL, RTOL, SHAPES, widen};
 use neurona::cpu;
+use neurona::gpu::{MatmulKind, MatmulVariant, ProductShape, VEC4_TILES};
 use neurona::{
-    Activation, Backend, BatchOrder, Device, Error, GpuContext, GpuOptions, Loss, Matrix, Network,
-    SigmoidDerivative, TrainConfig,
+    Activation, Backend, BatchOrder, Device, Error, GpuContext, GpuOptions, Loss, MATMUL_VARIANTS,
+    MatmulChoice, Matrix, Network, SigmoidDerivative, TrainConfig,
 };
 
 fn ctx() -> Option<&'static GpuContext> {
@@ -727,11 +728,22 @@ fn matmul_outputs(ctx: &GpuContext) -> Vec<Vec<f32>> {
     out
 }
 
+/// A device choosing its matmul variants as `options` say (software
+/// adapters allowed).
+fn device_with(matmul: MatmulChoice, checked_matmul: bool) -> Device {
+    let options = GpuOptions {
+        allow_software: true,
+        matmul,
+        checked_matmul,
+        ..Default::default()
+    };
+    Device::gpu(&options).expect("a second device on the same adapter")
+}
+
 #[test]
 fn every_matmul_variant_matches_the_cpu_and_gives_the_same_bits() {
     // Every variant sums each output as the same fma chain over k in
-    // order, so forcing one changes speed, never a bit.
-    use neurona::{MATMUL_VARIANTS, MatmulChoice};
+    // order, so forcing one changes speed, never a bit: whole runs too.
     let Some(base) = ctx() else { return };
     let bits = |outs: &[Vec<f32>]| -> Vec<Vec<u32>> {
         outs.iter()
@@ -744,15 +756,16 @@ fn every_matmul_variant_matches_the_cpu_and_gives_the_same_bits() {
     trained
         .train_on(gpu().unwrap(), &x, &y, &cfg, |_| {})
         .unwrap();
-    for shape in MATMUL_VARIANTS {
-        let options = GpuOptions {
-            allow_software: true,
-            matmul: MatmulChoice::Only(shape),
-            ..Default::default()
-        };
-        let device = Device::gpu(&options).expect("a device forcing one variant");
+    let mut choices: Vec<MatmulChoice> = MATMUL_VARIANTS
+        .into_iter()
+        .map(|t| MatmulChoice::Only(t.into()))
+        .collect();
+    // The vec4 family runs the layers whose widths are multiples of 4.
+    choices.extend([MatmulChoice::Legacy, "t64x64x8_r8x8_s2".parse().unwrap()]);
+    for choice in choices {
+        let device = device_with(choice, false);
         let ctx = device.gpu_context().unwrap();
-        let label = format!("matmul {shape}");
+        let label = format!("matmul {choice:?}");
         check_forward(ctx, &label);
         check_update(ctx, &label);
         assert!(
@@ -764,6 +777,151 @@ fn every_matmul_variant_matches_the_cpu_and_gives_the_same_bits() {
         assert!(
             same_bits(&on_variant, &trained),
             "{label}: a whole run differs"
+        );
+    }
+}
+
+/// Products around every tile edge of the vec4 family (all widths
+/// multiples of 4): (M, N, K) as the forward product has them.
+const EDGE_SHAPES: [(usize, usize, usize); 7] = [
+    (1, 4, 4),
+    (33, 132, 20),
+    (127, 64, 36),
+    (129, 128, 132),
+    (65, 68, 128),
+    (200, 36, 8),
+    (31, 260, 68),
+];
+
+/// The `kind` product of a layer with these sizes.
+fn edge_product(kind: MatmulKind, (m, n, k): (usize, usize, usize)) -> ProductShape {
+    match kind {
+        MatmulKind::Forward => ProductShape::forward(m, k, n, m % 2 == 1),
+        MatmulKind::HiddenDelta => ProductShape::hidden_delta(m, n, k),
+        MatmulKind::SgdUpdate => ProductShape::sgd_update(k, m.next_multiple_of(4), n, m % 2 == 1),
+        MatmulKind::WeightGradient => {
+            ProductShape::weight_gradient(k, m.next_multiple_of(4), n, m % 2 == 0)
+        }
+    }
+}
+
+#[test]
+fn every_vec4_tile_gives_the_fallback_kernels_bits_and_stays_in_bounds() {
+    // Each product in each tile the adapter runs, on inputs followed by NaN
+    // and an output followed by guard words: a read past an input would
+    // put NaN in the result, a write past the output break a guard.
+    let Some(ctx) = ctx() else { return };
+    let mut ran = 0;
+    for kind in MatmulKind::ALL {
+        for (i, dims) in EDGE_SHAPES.into_iter().enumerate() {
+            let shape = edge_product(kind, dims);
+            let (m, n, _) = shape.dims();
+            let fallback = MatmulVariant::fallback(m as u32, n as u32);
+            let want = block_on(ctx.product_check(shape, Some(fallback), i as u64)).unwrap();
+            assert!(
+                want.guards_intact,
+                "{shape} {fallback}: wrote past its output"
+            );
+            let expected: Vec<f64> = want.cpu.iter().map(|v| *v as f64).collect();
+            assert_close(
+                &format!("{shape} {fallback}"),
+                &want.gpu,
+                &expected,
+                ATOL,
+                RTOL,
+            );
+            for tile in VEC4_TILES {
+                let v = MatmulVariant::Vec4(tile);
+                let got = match block_on(ctx.product_check(shape, Some(v), i as u64)) {
+                    Ok(got) => got,
+                    // Tiles beyond this adapter's workgroup memory.
+                    Err(Error::GpuLimit(_)) => continue,
+                    Err(e) => panic!("{shape} {v}: {e}"),
+                };
+                let label = format!("{shape} in {v}");
+                assert!(got.guards_intact, "{label}: wrote past its output");
+                assert_close(&label, &got.gpu, &expected, ATOL, RTOL);
+                assert!(
+                    neurona::gpu::same_bits(&got.gpu, &want.gpu),
+                    "{label}: other bits than matmul.wgsl"
+                );
+                ran += 1;
+            }
+        }
+    }
+    announce(&format!("{ran} vec4 products checked bit for bit"));
+    assert!(
+        ran >= 4 * EDGE_SHAPES.len() * 2,
+        "only {ran} vec4 products ran"
+    );
+}
+
+#[test]
+fn vec4_tiles_give_the_same_bits_with_and_without_runtime_checks() {
+    // The family runs without naga's runtime checks; with them it must
+    // compute exactly the same.
+    let Some(ctx) = ctx() else { return };
+    let checked = device_with(MatmulChoice::Auto, true);
+    let checked = checked.gpu_context().unwrap();
+    let tiles = [
+        "t128x128x8_r8x8_s2_np",
+        "t64x64x8_r8x8_s2",
+        "t32x128x16_r4x8_s2",
+        "t128x64x16_r8x4_s2",
+    ];
+    let mut ran = 0;
+    for kind in MatmulKind::ALL {
+        for name in tiles {
+            let v: MatmulVariant = name.parse().unwrap();
+            for (i, dims) in EDGE_SHAPES.into_iter().enumerate().skip(1).step_by(2) {
+                let shape = edge_product(kind, dims);
+                let a = match block_on(ctx.product_check(shape, Some(v), i as u64)) {
+                    Err(Error::GpuLimit(_)) => continue,
+                    other => other.unwrap(),
+                };
+                let b = block_on(checked.product_check(shape, Some(v), i as u64)).unwrap();
+                ran += 1;
+                assert!(a.guards_intact && b.guards_intact, "{shape} {v}");
+                assert!(
+                    a.gpu
+                        .iter()
+                        .map(|x| x.to_bits())
+                        .eq(b.gpu.iter().map(|x| x.to_bits())),
+                    "{shape} {v}: checked and unchecked modules differ"
+                );
+            }
+        }
+    }
+    assert!(ran >= 4 * 2, "only {ran} products compared");
+}
+
+#[test]
+fn a_forced_vec4_tile_trains_as_matmul_wgsl_does_and_odd_widths_fall_back() {
+    // 8-12-4 layers run in the tile, the 3-wide output layer in
+    // matmul.wgsl; the whole run matches the legacy kernels bit for bit.
+    let Some(_) = ctx() else { return };
+    let net = Network::builder(8)
+        .layer(12, Activation::Tanh)
+        .layer(4, Activation::Relu)
+        .layer(3, Activation::Sigmoid)
+        .init(neurona::Init::Uniform)
+        .build(5)
+        .unwrap();
+    let x = Matrix::new(50, 8, random_matrix(1, 50, 8, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(50, 3, random_matrix(2, 50, 3, 0.0, 1.0)).unwrap();
+    let cfg = crate::common::plain().batch_size(16).epochs(30);
+    let run = |choice: MatmulChoice| {
+        let device = device_with(choice, false);
+        let mut n = net.clone();
+        n.train_on(&device, &x, &y, &cfg, |_| {}).unwrap();
+        n
+    };
+    let legacy = run(MatmulChoice::Legacy);
+    for name in ["t64x64x8_r8x8_s2", "t128x128x8_r8x8_s2_np", "auto"] {
+        let tiled = run(name.parse().unwrap());
+        assert!(
+            same_bits(&tiled, &legacy),
+            "{name}: a whole run differs from matmul.wgsl's"
         );
     }
 }

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 use crate::gpu::gate::{GL, GateGuard};
 use crate::gpu::shaders::Pipelines;
+use crate::gpu::tune::{TuneCache, Tuner, adapter_id, cache_path};
 use crate::gpu::variants::MatmulChoice;
 
 /// What an adapter is, for printing and for choosing.
@@ -126,9 +127,15 @@ pub struct GpuOptions {
     /// small enough for train_small.wgsl's many steps in one dispatch (to
     /// compare the two paths).
     pub per_step_dispatches: bool,
-    /// Which tile shape matmul.wgsl's products run in: chosen per product
-    /// (the default), or one forced for every product (tests, benchmarks).
+    /// Which kernel variant matrix products run in: chosen per product
+    /// (the default; the environment variable `NEURONA_MATMUL` can force
+    /// one then), matmul.wgsl alone, or one forced for every product.
     pub matmul: MatmulChoice,
+    /// Compile the vec4 matmul family with naga's runtime checks (index
+    /// clamps, loop bounds), as every other kernel is. Off by default:
+    /// the family is written so that they are redundant (`gpu::shaders`
+    /// says why), and they cost it speed. Tests run both and compare.
+    pub checked_matmul: bool,
 }
 
 /// An open GPU device with neurona's pipelines.
@@ -150,6 +157,11 @@ pub struct GpuContext {
     report: AdapterReport,
     /// A GL device: its every use goes through the gate.
     gated: bool,
+    /// How products choose their variant: the options', or
+    /// `NEURONA_MATMUL`'s when the options leave it to the device.
+    pub(crate) matmul: MatmulChoice,
+    /// On a hardware adapter choosing by itself, the tuner (`gpu::tune`).
+    pub(crate) tuner: Option<Tuner>,
 }
 
 impl Drop for GpuContext {
@@ -320,9 +332,19 @@ impl GpuContext {
             }
         }
 
-        if let MatmulChoice::Only(shape) = options.matmul {
-            shape.check_limits(&have)?;
+        let matmul = match (options.matmul, std::env::var("NEURONA_MATMUL")) {
+            (MatmulChoice::Auto, Ok(name)) => name
+                .parse()
+                .map_err(|e: Error| Error::Config(format!("NEURONA_MATMUL: {e}")))?,
+            (choice, _) => choice,
+        };
+        if let MatmulChoice::Only(variant) = matmul {
+            variant.check_limits(&have)?;
         }
+        let info = adapter.get_info();
+        let tuner =
+            (matmul == MatmulChoice::Auto && !report.software && cfg!(not(target_arch = "wasm32")))
+                .then(|| Tuner::new(adapter_id(&info), TuneCache::load(cache_path().as_deref())));
         let mut limits = adapter.limits();
         if let Some(max) = options.max_workgroups_per_dimension {
             limits.max_compute_workgroups_per_dimension =
@@ -339,7 +361,7 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("could not open {report}: {e}")))?;
-        let pipelines = Pipelines::new(&device);
+        let pipelines = Pipelines::new(&device, options.checked_matmul);
         Ok(GpuContext {
             device: ManuallyDrop::new(device),
             queue: ManuallyDrop::new(queue),
@@ -349,6 +371,8 @@ impl GpuContext {
             timestamps: required_features.contains(wgpu::Features::TIMESTAMP_QUERY),
             report,
             gated,
+            matmul,
+            tuner,
         })
     }
 

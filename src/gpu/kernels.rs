@@ -6,8 +6,9 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::gpu::shaders::{ELEMENTWISE_GROUP, LayerParams, MatmulKind, Shader, StepParams};
-use crate::gpu::variants::TileShape;
+use crate::gpu::product::MatmulKind;
+use crate::gpu::shaders::{ELEMENTWISE_GROUP, LayerParams, Shader, StepParams};
+use crate::gpu::variants::{MatmulChoice, MatmulVariant, heuristic};
 
 /// Workgroup counts `(x, y, z)` for `groups` workgroups, folded so that no
 /// dimension exceeds `max`; kernels rebuild the linear index with
@@ -30,13 +31,15 @@ pub fn fold_grid(groups: u64, max: u32) -> Result<(u32, u32, u32)> {
 /// the step's row count.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Work {
-    /// A matmul.wgsl product of `m x n` outputs summed over `k`, `None`
-    /// meaning the step's rows; its tile shape is chosen per shape.
+    /// A product of `m x n` outputs summed over `k`, `None` meaning the
+    /// step's rows; its variant is chosen per shape, among the vec4 family
+    /// too when `vec4` (its widths are multiples of 4).
     Matmul {
         kind: MatmulKind,
         m: Option<u32>,
         n: u32,
         k: Option<u32>,
+        vec4: bool,
     },
     /// One invocation per element of a `rows x cols` matrix.
     Elementwise { shader: Shader, cols: u32 },
@@ -53,6 +56,9 @@ pub(crate) struct Kernel {
     /// The pipeline and workgroups of the last row count recorded (a
     /// matmul's variant follows its product's shape).
     resolved: Mutex<Option<(u32, wgpu::ComputePipeline, u64)>>,
+    /// A matmul variant this kernel always runs in (the tuner's timings
+    /// and the benchmark's rows), instead of the device's choice.
+    forced: Option<MatmulVariant>,
     // Kept alive with the bind group.
     _params: wgpu::Buffer,
 }
@@ -75,14 +81,23 @@ impl Kernel {
             return (pipeline.clone(), *groups);
         }
         let (shader, groups) = match self.work {
-            Work::Matmul { kind, m, n, k } => {
+            Work::Matmul {
+                kind,
+                m,
+                n,
+                k,
+                vec4,
+            } => {
                 let m = m.unwrap_or(rows);
                 let k = k.unwrap_or(rows);
-                let tile = ctx.matmul_tile(kind, m, n, k);
-                let t = tile.tile() as u64;
+                let variant = match self.forced {
+                    Some(v) => v,
+                    None => ctx.matmul_variant(kind, m, n, k, vec4),
+                };
+                let (bm, bn) = variant.outputs();
                 (
-                    Shader::Matmul(kind, tile),
-                    (m as u64).div_ceil(t) * (n as u64).div_ceil(t),
+                    Shader::Matmul(kind, variant),
+                    (m as u64).div_ceil(bm as u64) * (n as u64).div_ceil(bn as u64),
                 )
             }
             Work::Elementwise { shader, cols } => (
@@ -97,6 +112,13 @@ impl Kernel {
         let pipeline = ctx.pipelines.get(&ctx.device, shader);
         *last = Some((rows, pipeline.clone(), groups));
         (pipeline, groups)
+    }
+
+    /// This kernel, its matrix product always run in `variant` (which the
+    /// caller knows fits the product and the adapter).
+    pub fn in_variant(mut self, variant: MatmulVariant) -> Kernel {
+        self.forced = Some(variant);
+        self
     }
 
     /// Record this kernel for a step of `rows` rows whose parameters sit in
@@ -148,14 +170,41 @@ impl GpuContext {
             bind_group,
             work,
             resolved: Mutex::new(None),
+            forced: None,
             _params: uniform,
         }
     }
 
-    /// The tile shape an `m x n` product over `k` runs in on this device
-    /// (`GpuOptions::matmul` can force one).
-    pub(crate) fn matmul_tile(&self, _kind: MatmulKind, m: u32, n: u32, _k: u32) -> TileShape {
-        self.options.matmul.for_output(m, n)
+    /// The variant the `kind` product of `m x n` outputs over `k` runs in
+    /// on this device: forced by `GpuOptions::matmul` (or
+    /// `NEURONA_MATMUL`), else the tuner's choice on a hardware adapter, the
+    /// fixed rule on a software one. `vec4`: its widths let the vec4 family
+    /// run it.
+    pub(crate) fn matmul_variant(
+        &self,
+        kind: MatmulKind,
+        m: u32,
+        n: u32,
+        k: u32,
+        vec4: bool,
+    ) -> MatmulVariant {
+        let legacy = MatmulVariant::Scalar(MatmulChoice::legacy(m, n));
+        match self.matmul {
+            MatmulChoice::Legacy => legacy,
+            MatmulChoice::Only(MatmulVariant::Vec4(t))
+                if !vec4 || t.check_limits(kind, &self.limits).is_err() =>
+            {
+                legacy
+            }
+            MatmulChoice::Only(v) => v,
+            MatmulChoice::Auto => match &self.tuner {
+                Some(tuner) => {
+                    let mut timer = self;
+                    tuner.choose(&mut timer, &self.limits, (kind, m, n, k), vec4)
+                }
+                None => heuristic(kind, m, n, k, vec4, &self.limits),
+            },
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use crate::activation::{Activation, SigmoidDerivative};
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::kernels::{Bindings, Kernel, Work, size_u32};
-use crate::gpu::shaders::{LayerParams, MatmulKind, Shader};
+use crate::gpu::product::{MatmulKind, vec4_eligible};
+use crate::gpu::shaders::{LayerParams, Shader};
 use crate::loss::Loss;
 use crate::optimizer::Optimizer;
 
@@ -49,6 +50,7 @@ impl MatmulBiasAct<'_> {
             m: None,
             n: params.n_out,
             k: Some(params.n_in),
+            vec4: vec4_eligible(MatmulKind::Forward, params.n_in, params.n_out, 0),
         };
         Ok(ctx.kernel(buffers, params, work))
     }
@@ -91,6 +93,7 @@ impl HiddenDelta<'_> {
             m: None,
             n: params.n_out,
             k: Some(params.n_next),
+            vec4: vec4_eligible(MatmulKind::HiddenDelta, 0, params.n_out, params.n_next),
         };
         Ok(ctx.kernel(buffers, params, work))
     }
@@ -104,6 +107,7 @@ fn weight_product(kind: MatmulKind, n_in: u32, n_out: u32, has_bias: bool) -> Wo
         m: Some(n_in + has_bias as u32),
         n: n_out,
         k: None,
+        vec4: vec4_eligible(kind, n_in, n_out, 0),
     }
 }
 

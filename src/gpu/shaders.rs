@@ -19,7 +19,9 @@ use std::sync::Mutex;
 use bytemuck::{Pod, Zeroable};
 
 use crate::activation::{Activation, SigmoidDerivative};
-use crate::gpu::variants::{MAX_PER_INVOCATION, TILE_K, TileShape};
+use crate::gpu::family;
+use crate::gpu::product::MatmulKind;
+use crate::gpu::variants::{MAX_PER_INVOCATION, MatmulVariant, TILE_K};
 use crate::loss::{BCE_EPSILON, Loss};
 use crate::optimizer::Optimizer;
 
@@ -43,48 +45,11 @@ pub(crate) const SMALL_NET_THREADS: u32 = 64;
 /// Invocations per workgroup of the element-wise kernels.
 pub(crate) const ELEMENTWISE_GROUP: u32 = 256;
 
-/// Which fused epilogue matmul.wgsl is specialised for (its `KIND`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum MatmulKind {
-    Forward,
-    HiddenDelta,
-    SgdUpdate,
-    WeightGradient,
-}
-
-impl MatmulKind {
-    pub(crate) const ALL: [MatmulKind; 4] = [
-        MatmulKind::Forward,
-        MatmulKind::HiddenDelta,
-        MatmulKind::SgdUpdate,
-        MatmulKind::WeightGradient,
-    ];
-
-    /// The id matmul.wgsl's `KIND` takes.
-    pub(crate) fn id(self) -> u32 {
-        match self {
-            MatmulKind::Forward => 0,
-            MatmulKind::HiddenDelta => 1,
-            MatmulKind::SgdUpdate => 2,
-            MatmulKind::WeightGradient => 3,
-        }
-    }
-
-    /// The name of the CPU twin, and of the pipeline.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            MatmulKind::Forward => "matmul_bias_act",
-            MatmulKind::HiddenDelta => "hidden_delta",
-            MatmulKind::SgdUpdate => "sgd_update",
-            MatmulKind::WeightGradient => "weight_gradient",
-        }
-    }
-}
-
-/// A pipeline: a shader, and for matmul.wgsl its epilogue and tile shape.
+/// A pipeline: a shader, and for the matrix products their epilogue and
+/// variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Shader {
-    Matmul(MatmulKind, TileShape),
+    Matmul(MatmulKind, MatmulVariant),
     Gather,
     OutputActivation,
     Optimizer,
@@ -109,7 +74,18 @@ impl Shader {
 
     /// The whole WGSL text of this shader, as the device compiles it.
     pub(crate) fn wgsl(self) -> String {
-        format!("{}\n{COMMON}\n{}", prelude(), self.source().1)
+        match self {
+            Shader::Matmul(kind, MatmulVariant::Vec4(tile)) => {
+                format!("{}\n{COMMON}\n{}", prelude(), family::wgsl(tile, kind))
+            }
+            _ => format!("{}\n{COMMON}\n{}", prelude(), self.source().1),
+        }
+    }
+
+    /// Whether this shader is compiled without naga's runtime checks: the
+    /// vec4 family only, where they are redundant (see `build`).
+    fn trusted(self) -> bool {
+        matches!(self, Shader::Matmul(_, MatmulVariant::Vec4(_)))
     }
 }
 
@@ -161,6 +137,19 @@ pub(crate) fn prelude() -> String {
     }
     writeln!(out, "const BCE_EPSILON: f32 = {BCE_EPSILON:e};").expect("writing to a String");
     out
+}
+
+/// Every matrix kernel's text: matmul.wgsl and each generated vec4
+/// module, with the prelude and common.wgsl (the tuner's cache is keyed by
+/// its hash).
+pub(crate) fn kernel_sources() -> String {
+    let mut all = format!("{}\n{COMMON}\n{MATMUL}", prelude());
+    for tile in family::VEC4_TILES {
+        for kind in MatmulKind::ALL {
+            all.push_str(&family::wgsl(tile, kind));
+        }
+    }
+    all
 }
 
 /// `struct Net` of train_small.wgsl.
@@ -229,6 +218,8 @@ pub(crate) struct Pipelines {
     small_layout: wgpu::PipelineLayout,
     /// Bound where a kernel leaves a binding unused (bindings cannot be empty).
     pub unused: wgpu::Buffer,
+    /// Compile the vec4 family with runtime checks too (`GpuOptions`).
+    checked: bool,
     built: Mutex<HashMap<Shader, wgpu::ComputePipeline>>,
 }
 
@@ -259,7 +250,7 @@ fn uniform(binding: u32, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, checked: bool) -> Self {
         let group0 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("kernel buffers"),
             entries: &[
@@ -308,6 +299,7 @@ impl Pipelines {
                 usage: wgpu::BufferUsages::STORAGE,
                 mapped_at_creation: false,
             }),
+            checked,
             built: Mutex::new(HashMap::new()),
         }
     }
@@ -323,12 +315,36 @@ impl Pipelines {
 
     fn build(&self, device: &wgpu::Device, shader: Shader) -> wgpu::ComputePipeline {
         let (name, _) = shader.source();
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let desc = wgpu::ShaderModuleDescriptor {
             label: Some(name),
             source: wgpu::ShaderSource::Wgsl(shader.wgsl().into()),
-        });
+        };
+        let trusted = shader.trusted() && !self.checked;
+        let module = if trusted {
+            // SAFETY: naga's runtime checks (index clamps, loop bounding,
+            // division guards) are redundant in the vec4 family
+            // (gpu::family), because:
+            // 1. every workgroup and private index is a constant plus the
+            //    invocation ids, within the arrays by the tile checks of
+            //    `Vec4Tile::new`;
+            // 2. every storage access is guarded by the product's (M, N, K),
+            //    and neurona makes every buffer it binds at least as long as
+            //    those imply (`gpu::ops`; the parity tests pad inputs with
+            //    NaN and outputs with guard words, and compare with checked
+            //    modules, so a stray access fails them);
+            // 3. the one loop runs over K slices, bounded by u32 sizes that
+            //    `size_u32` keeps below 2^32;
+            // 4. every divisor is a constant or at least 1;
+            // 5. workgroup memory is written before it is read in each slice
+            //    (so its zero-initialisation is skipped too, below).
+            unsafe {
+                device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        } else {
+            device.create_shader_module(desc)
+        };
         let constants: Vec<(&str, f64)> = match shader {
-            Shader::Matmul(kind, tile) => vec![
+            Shader::Matmul(kind, MatmulVariant::Scalar(tile)) => vec![
                 ("KIND", kind.id() as f64),
                 ("TILE", tile.tile() as f64),
                 ("R", tile.per_invocation() as f64),
@@ -346,7 +362,7 @@ impl Pipelines {
             entry_point: Some("main"),
             compilation_options: wgpu::PipelineCompilationOptions {
                 constants: &constants,
-                ..Default::default()
+                zero_initialize_workgroup_memory: !trusted,
             },
             cache: None,
         })
@@ -356,7 +372,7 @@ impl Pipelines {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::gpu::variants::MATMUL_VARIANTS;
+    use crate::gpu::variants::MatmulVariant;
     use wgpu::naga;
 
     /// Every shader with its prelude parses and validates, as a device
@@ -383,9 +399,39 @@ mod tests {
             Shader::TrainSmall,
         ];
         for kind in MatmulKind::ALL {
-            all.extend(MATMUL_VARIANTS.map(|t| Shader::Matmul(kind, t)));
+            all.extend(MatmulVariant::all().map(|v| Shader::Matmul(kind, v)));
         }
         all
+    }
+
+    /// The cooperative-matrix forward kernel (tensor cores, f16) parses,
+    /// validates with every capability, and becomes SPIR-V: what can be
+    /// checked without a GPU that has them.
+    #[test]
+    fn the_cooperative_matrix_kernel_validates() {
+        for (t, wg) in [(16, 128), (8, 128)] {
+            let text = format!(
+                "enable f16;\nenable wgpu_cooperative_matrix;\n{}\n{COMMON}\n{}",
+                prelude(),
+                family::coop_wgsl(t, wg)
+            );
+            let module = naga::front::wgsl::parse_str(&text)
+                .unwrap_or_else(|e| panic!("coop {t}: {}", e.emit_to_string(&text)));
+            let info = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("coop {t}: {e:?}"));
+            assert!(text.contains(&format!("coop_mat{t}x{t}<f16, A>")));
+            let words = naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                .unwrap_or_else(|e| panic!("coop {t} to SPIR-V: {e:?}"));
+            // OpCapability CooperativeMatrixKHR (6022) is declared.
+            assert!(
+                words.windows(2).any(|w| w == [(2 << 16) | 17, 6022]),
+                "coop {t}"
+            );
+        }
     }
 
     /// The value WGSL sees for the constant `name` in `module`.
@@ -446,7 +492,12 @@ mod tests {
             .collect();
         for shader in every_shader() {
             module(shader);
-            let (name, own) = shader.source();
+            let (name, own) = match shader {
+                Shader::Matmul(kind, MatmulVariant::Vec4(t)) => {
+                    (kind.name(), family::wgsl(t, kind))
+                }
+                _ => (shader.source().0, shader.source().1.to_string()),
+            };
             for c in &shared {
                 assert!(
                     !own.contains(&format!("const {c}:"))

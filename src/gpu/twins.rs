@@ -9,6 +9,7 @@ use crate::gpu::GpuContext;
 use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
 use crate::gpu::parameters::ParameterLayout;
+use crate::gpu::product::ProductShape;
 use crate::gpu::shaders::StepParams;
 use crate::loss::Loss;
 use crate::optimizer::UpdateRule;
@@ -72,83 +73,11 @@ impl GpuContext {
     }
 
     /// Seconds per dispatch of the forward kernel on a `rows x n_in` by
-    /// `n_in x n_out` product (sigmoid, bias): buffers made once, one warm-up
-    /// submit, then `reps` dispatches in one compute pass, timed by the GPU's
-    /// timestamps at the start and end of the pass where the adapter has
-    /// them (`GpuContext::has_timestamps`), else from submit to completion.
-    /// For benchmarks (native: it blocks while the GPU works).
+    /// `n_in x n_out` product (tanh, bias) in the variant the device
+    /// chooses, on random data ([`GpuContext::time_product`]).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn time_forward(&self, rows: usize, n_in: usize, n_out: usize, reps: usize) -> Result<f64> {
-        let _gate = self.gate();
-        let a_in = self.storage_zeroed("a_in", rows * n_in)?;
-        let w_aug = self.storage_zeroed("w", (n_in + 1) * n_out)?;
-        let out = self.storage_zeroed("out", rows * n_out)?;
-        let op = ops::MatmulBiasAct {
-            a_in: &a_in,
-            w_aug: &w_aug,
-            out: &out,
-        };
-        let k = op.kernel(self, n_in, n_out, true, Activation::Sigmoid)?;
-        let steps = StepSlots::new(self, 1);
-        steps.write(self, &[rows_step(rows)?]);
-        // With the adapter's timestamps: GPU time between the start and the
-        // end of the pass, none of the submit and wait around it.
-        let queries = self.timestamps.then(|| {
-            let set = self.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("kernel time"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            });
-            let resolved = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("kernel time"),
-                size: 16,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            (set, resolved)
-        });
-        let time = |n: usize| -> Result<f64> {
-            let mut encoder = self.device.create_command_encoder(&Default::default());
-            {
-                let timestamp_writes =
-                    queries
-                        .as_ref()
-                        .map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                            query_set: set,
-                            beginning_of_pass_write_index: Some(0),
-                            end_of_pass_write_index: Some(1),
-                        });
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("timed"),
-                    timestamp_writes,
-                });
-                for _ in 0..n {
-                    k.record(self, &mut pass, &steps, 0, rows as u32)?;
-                }
-            }
-            if let Some((set, resolved)) = &queries {
-                encoder.resolve_query_set(set, 0..2, resolved, 0);
-            }
-            let start = std::time::Instant::now();
-            self.queue.submit([encoder.finish()]);
-            self.device
-                .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| crate::Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-            let wall = start.elapsed().as_secs_f64();
-            match &queries {
-                None => Ok(wall),
-                Some((_, resolved)) => {
-                    let words = pollster::block_on(self.read_back(&[(resolved, 4)]))?.remove(0);
-                    let tick = |i: usize| {
-                        words[i].to_bits() as u64 | (words[i + 1].to_bits() as u64) << 32
-                    };
-                    let ticks = tick(2).saturating_sub(tick(0));
-                    Ok(ticks as f64 * self.queue.get_timestamp_period() as f64 * 1e-9)
-                }
-            }
-        };
-        time(1)?;
-        Ok(time(reps)? / reps as f64)
+        self.time_product(ProductShape::forward(rows, n_in, n_out, true), None, reps)
     }
 
     /// GPU twin of [`cpu::hidden_delta`](crate::cpu::hidden_delta):

@@ -7,6 +7,8 @@
 //! result.
 
 use crate::error::{Error, Result};
+use crate::gpu::family::{VEC4_TILES, Vec4Tile};
+use crate::gpu::product::MatmulKind;
 
 /// Values of `k` staged in workgroup memory per step (matmul.wgsl's
 /// `TILE_K`).
@@ -148,27 +150,202 @@ pub const SMALL_TILE: TileShape = TileShape::known(16, 2);
 /// each fits what every WebGPU device allows (256 invocations, 16 KiB).
 pub const MATMUL_VARIANTS: [TileShape; 3] = [LARGE_TILE, MEDIUM_TILE, SMALL_TILE];
 
-/// Which matmul variant products run: chosen per product, or one forced
-/// (for tests and the benchmark).
+/// A kernel a matrix product can run in: matmul.wgsl in one of its tile
+/// shapes (any widths: the fallback), or a tile of the vec4 family
+/// (`gpu::family`: widths that are multiples of 4).
+///
+/// Every variant computes each output as the same `fma` chain, so the
+/// choice changes speed, never a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatmulVariant {
+    /// matmul.wgsl in this tile shape.
+    Scalar(TileShape),
+    /// The generated vec4 kernel of this tile.
+    Vec4(Vec4Tile),
+}
+
+impl MatmulVariant {
+    /// Outputs per workgroup: (rows, columns), for the grid.
+    pub fn outputs(self) -> (u32, u32) {
+        match self {
+            MatmulVariant::Scalar(t) => (t.tile(), t.tile()),
+            MatmulVariant::Vec4(t) => t.outputs(),
+        }
+    }
+
+    /// An error naming the limit unless an adapter with `limits` runs every
+    /// product in this variant.
+    pub fn check_limits(self, limits: &wgpu::Limits) -> Result<()> {
+        match self {
+            MatmulVariant::Scalar(t) => t.check_limits(limits),
+            MatmulVariant::Vec4(t) => MatmulKind::ALL
+                .iter()
+                .try_for_each(|k| t.check_limits(*k, limits)),
+        }
+    }
+
+    /// Whether an adapter with `limits` runs the `kind` product in it.
+    pub fn fits(self, kind: MatmulKind, limits: &wgpu::Limits) -> bool {
+        match self {
+            MatmulVariant::Scalar(t) => t.check_limits(limits).is_ok(),
+            MatmulVariant::Vec4(t) => t.check_limits(kind, limits).is_ok(),
+        }
+    }
+
+    /// matmul.wgsl in the shape [`MatmulChoice::Legacy`] runs an `m x n`
+    /// output in: the fallback every other variant is checked against.
+    pub fn fallback(m: u32, n: u32) -> MatmulVariant {
+        MatmulVariant::Scalar(MatmulChoice::legacy(m, n))
+    }
+
+    /// Every variant neurona knows: matmul.wgsl's shapes, then the vec4
+    /// family's catalogue.
+    pub fn all() -> impl Iterator<Item = MatmulVariant> {
+        MATMUL_VARIANTS
+            .into_iter()
+            .map(MatmulVariant::Scalar)
+            .chain(VEC4_TILES.into_iter().map(MatmulVariant::Vec4))
+    }
+}
+
+impl From<TileShape> for MatmulVariant {
+    fn from(t: TileShape) -> Self {
+        MatmulVariant::Scalar(t)
+    }
+}
+
+impl From<Vec4Tile> for MatmulVariant {
+    fn from(t: Vec4Tile) -> Self {
+        MatmulVariant::Vec4(t)
+    }
+}
+
+impl std::fmt::Display for MatmulVariant {
+    /// `64x64/4x4` for matmul.wgsl's shapes, the tile's name
+    /// (`t128x128x8_r8x8_s2`) for the vec4 family.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MatmulVariant::Scalar(t) => write!(f, "{t}"),
+            MatmulVariant::Vec4(t) => f.write_str(&t.name()),
+        }
+    }
+}
+
+impl std::str::FromStr for MatmulVariant {
+    type Err = Error;
+
+    /// `64x64/4x4` (any valid matmul.wgsl shape) or a vec4 tile's name
+    /// (`t128x128x8_r8x8_s2`, with `_np` and `_g8` suffixes).
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.starts_with('t') {
+            return Vec4Tile::from_name(s).map(MatmulVariant::Vec4);
+        }
+        let bad = || {
+            Error::Config(format!(
+                "unknown matmul variant {s:?}: write a matmul.wgsl shape such as 64x64/4x4 or a vec4 tile such as t128x128x8_r8x8_s2"
+            ))
+        };
+        let (tile, per) = s.split_once('/').ok_or_else(bad)?;
+        let side = |t: &str| -> Result<u32> {
+            let (a, b) = t.split_once('x').ok_or_else(bad)?;
+            let (a, b): (u32, u32) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a != b {
+                return Err(Error::Config(format!(
+                    "matmul.wgsl's tiles are square; {t} is not"
+                )));
+            }
+            Ok(a)
+        };
+        TileShape::new(side(tile)?, side(per)?).map(MatmulVariant::Scalar)
+    }
+}
+
+/// Which variant matrix products run: chosen per product, matmul.wgsl
+/// alone, or one forced (for tests and the benchmark).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MatmulChoice {
-    /// The context picks per product shape (today: the large tile when the
-    /// output is at least 64 x 64, the small one otherwise).
+    /// Chosen per product shape: on a hardware adapter by the tuner
+    /// (`gpu::tune`: timed once, cached), on a software adapter by a fixed
+    /// rule ([`heuristic`]). The environment variable `NEURONA_MATMUL`
+    /// (`auto`, `legacy` or a variant's name) overrides it.
     #[default]
     Auto,
-    /// Every product runs this shape.
-    Only(TileShape),
+    /// matmul.wgsl only, in its large or small shape by output size: the
+    /// kernel neurona had before the vec4 family.
+    Legacy,
+    /// Every product in this variant; a vec4 tile runs only products whose
+    /// widths are multiples of 4, the others take [`MatmulChoice::Legacy`]'s.
+    Only(MatmulVariant),
 }
 
 impl MatmulChoice {
-    /// The variant for an `m x n` output.
-    pub(crate) fn for_output(self, m: u32, n: u32) -> TileShape {
-        match self {
-            MatmulChoice::Only(shape) => shape,
-            MatmulChoice::Auto if m >= LARGE_TILE.tile && n >= LARGE_TILE.tile => LARGE_TILE,
-            MatmulChoice::Auto => SMALL_TILE,
+    /// matmul.wgsl's shape for an `m x n` output.
+    pub(crate) fn legacy(m: u32, n: u32) -> TileShape {
+        if m >= LARGE_TILE.tile && n >= LARGE_TILE.tile {
+            LARGE_TILE
+        } else {
+            SMALL_TILE
         }
     }
+}
+
+impl std::str::FromStr for MatmulChoice {
+    type Err = Error;
+
+    /// `auto`, `legacy`, or a variant's name ([`MatmulVariant`]'s `from_str`).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(MatmulChoice::Auto),
+            "legacy" => Ok(MatmulChoice::Legacy),
+            _ => s.parse().map(MatmulChoice::Only),
+        }
+    }
+}
+
+/// The variant the fixed rule picks for the `kind` product of `m x n`
+/// outputs over `k`, among those `limits` allow: what runs on software
+/// adapters and for products too small to tune. `vec4` says whether the
+/// product's widths let the vec4 family run it.
+///
+/// Measured on llvmpipe (the README's benchmark table): large tiles when
+/// both sides fill them, the skinny tile for small batches with wide
+/// layers, matmul.wgsl for small or odd products.
+pub fn heuristic(
+    kind: MatmulKind,
+    m: u32,
+    n: u32,
+    k: u32,
+    vec4: bool,
+    limits: &wgpu::Limits,
+) -> MatmulVariant {
+    let _ = k;
+    let legacy = MatmulVariant::Scalar(MatmulChoice::legacy(m, n));
+    if !vec4 {
+        return legacy;
+    }
+    let fits = |t: &Vec4Tile| t.check_limits(kind, limits).is_ok();
+    let pick = |names: &[&str]| -> Option<MatmulVariant> {
+        names
+            .iter()
+            .filter_map(|name| Vec4Tile::from_name(name).ok())
+            .find(fits)
+            .map(MatmulVariant::Vec4)
+    };
+    let choice = if m >= 128 && n >= 128 {
+        pick(&[
+            "t128x128x8_r8x8_s2",
+            "t128x128x8_r8x8_s2_np",
+            "t64x64x8_r8x8_s2",
+        ])
+    } else if m >= 64 && n >= 64 {
+        pick(&["t64x64x8_r8x8_s2"])
+    } else if m <= 64 && n > 64 && m >= 16 {
+        pick(&["t32x128x16_r4x8_s2", "t64x64x8_r8x8_s2"])
+    } else {
+        None
+    };
+    choice.unwrap_or(legacy)
 }
 
 #[cfg(test)]
@@ -200,9 +377,64 @@ mod tests {
             "{err}"
         );
         assert_eq!(LARGE_TILE.to_string(), "64x64/4x4");
-        assert_eq!(MatmulChoice::Auto.for_output(64, 100), LARGE_TILE);
-        assert_eq!(MatmulChoice::Auto.for_output(63, 100), SMALL_TILE);
-        let forced = MatmulChoice::Only(MEDIUM_TILE);
-        assert_eq!(forced.for_output(1000, 1000), MEDIUM_TILE);
+        assert_eq!(MatmulChoice::legacy(64, 100), LARGE_TILE);
+        assert_eq!(MatmulChoice::legacy(63, 100), SMALL_TILE);
+    }
+
+    #[test]
+    fn variants_and_choices_read_from_their_names() {
+        for v in MatmulVariant::all() {
+            assert_eq!(v.to_string().parse::<MatmulVariant>(), Ok(v));
+        }
+        assert_eq!("legacy".parse(), Ok(MatmulChoice::Legacy));
+        assert_eq!(" Auto ".parse(), Ok(MatmulChoice::Auto));
+        assert_eq!(
+            "32x32/2x2".parse(),
+            Ok(MatmulChoice::Only(MatmulVariant::Scalar(MEDIUM_TILE)))
+        );
+        for bad in ["t128x128", "64x32/4x4", "fast", "t128x128x8_r6x8_s2"] {
+            let err = bad.parse::<MatmulChoice>().unwrap_err().to_string();
+            assert!(
+                err.contains("matmul") || err.contains("tile"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_fixed_rule_keeps_to_eligibility_and_limits() {
+        let big = wgpu::Limits::default(); // 16 KiB, 256 invocations
+        let f = MatmulKind::Forward;
+        let name = |v: MatmulVariant| v.to_string();
+        assert_eq!(
+            name(heuristic(f, 4096, 4096, 4096, true, &big)),
+            "t128x128x8_r8x8_s2_np"
+        );
+        let mut roomy = big.clone();
+        roomy.max_compute_workgroup_storage_size = 32_768;
+        assert_eq!(
+            name(heuristic(f, 4096, 4096, 4096, true, &roomy)),
+            "t128x128x8_r8x8_s2"
+        );
+        assert_eq!(
+            name(heuristic(f, 32, 512, 784, true, &roomy)),
+            "t32x128x16_r4x8_s2"
+        );
+        assert_eq!(
+            heuristic(f, 4096, 4096, 4096, false, &roomy),
+            MatmulVariant::Scalar(LARGE_TILE)
+        );
+        assert_eq!(
+            heuristic(f, 4, 1, 3, true, &roomy),
+            MatmulVariant::Scalar(SMALL_TILE)
+        );
+        for kind in MatmulKind::ALL {
+            for (m, n) in [(4096, 4096), (100, 100), (32, 1000), (8, 8)] {
+                let v = heuristic(kind, m, n, 64, true, &big);
+                if let MatmulVariant::Vec4(t) = v {
+                    t.check_limits(kind, &big).unwrap();
+                }
+            }
+        }
     }
 }
