@@ -8,6 +8,7 @@
 //! result and one that writes past its output changes a guard: either fails
 //! the check, even where the driver does no bounds checking of its own.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::collections::HashMap;
 
 use crate::activation::{Activation, SigmoidDerivative};
@@ -18,7 +19,9 @@ use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
 use crate::gpu::product::{MatmulKind, ProductShape};
 use crate::gpu::shaders::StepParams;
-use crate::gpu::tune::{ProductTimer, Tuned, candidates, same_bits, tune};
+use crate::gpu::tune::ProductTimer;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::gpu::tune::{Tuned, candidates, same_bits, tune};
 use crate::gpu::variants::MatmulVariant;
 use crate::random::Stream;
 

@@ -454,6 +454,7 @@ impl Tuner {
 
     /// Tune `shape` now, whatever is cached, and cache the result (an
     /// error if the cache cannot be written: `neurona tune` says so).
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn tune(
         &self,
         shape: &ProductShape,
