@@ -927,6 +927,50 @@ fn a_forced_vec4_tile_trains_as_matmul_wgsl_does_and_odd_widths_fall_back() {
 }
 
 #[test]
+fn the_loss_of_a_big_batch_is_spread_over_workgroups_and_the_same_every_run() {
+    // Past LOSS_CHUNK (4,096) items the loss sums in several workgroups,
+    // then adds their sums in order: close to the CPU's f64 sum, the same
+    // bits every run, and on a folded grid too.
+    let Some(ctx) = ctx() else { return };
+    let folded = folded().unwrap();
+    for &(rows, n) in &[(3001, 7), (9000, 3), (4096, 1), (1, 5)] {
+        let y_hat = random_matrix(1, rows, n, 0.0, 1.0);
+        let y = random_matrix(2, rows, n, 0.0, 1.0);
+        let z = random_matrix(3, rows, n, -30.0, 30.0);
+        let mut one_hot = vec![0.0f32; rows * n];
+        for r in 0..rows {
+            one_hot[r * n + (r * 7) % n] = 1.0;
+        }
+        for (loss, input, target) in [
+            (Loss::Mse, &y_hat, &y),
+            (Loss::Bce, &z, &y),
+            (Loss::CrossEntropy, &z, &one_hot),
+        ] {
+            if loss == Loss::CrossEntropy && n == 1 {
+                continue;
+            }
+            let want = loss.sum_from_logits(input, target, n);
+            let run = |c: &GpuContext| block_on(c.loss_sum(input, target, loss, rows, n)).unwrap();
+            let got = run(ctx);
+            assert!(
+                (got as f64 - want).abs() <= 1e-5 * want.abs(),
+                "loss {loss} {rows}x{n}: GPU {got} CPU {want}"
+            );
+            assert_eq!(
+                got.to_bits(),
+                run(ctx).to_bits(),
+                "loss {loss} {rows}x{n}: runs differ"
+            );
+            assert_eq!(
+                got.to_bits(),
+                run(folded).to_bits(),
+                "loss {loss} {rows}x{n}: folded grid"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_short_adam_run_matches_the_cpu() {
     let Some(device) = gpu() else { return };
     block_on(parity::short_adam_run(device));

@@ -134,6 +134,78 @@ impl GpuContext {
     }
 }
 
+/// Floats of a buffer on their way back: the copy is submitted after the
+/// work that writes them, and waited for only when [`PendingRead::finish`]
+/// is, so the host can record and submit more work meanwhile.
+pub(crate) struct PendingRead {
+    staging: wgpu::Buffer,
+    len: usize,
+    mapped: Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    index: wgpu::SubmissionIndex,
+}
+
+impl GpuContext {
+    /// Start reading `len` floats of `buffer` from float `offset`, as they
+    /// will be once the work submitted so far has run.
+    pub(crate) fn start_read(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: usize,
+        len: usize,
+    ) -> PendingRead {
+        let _gate = self.gate();
+        let bytes = 4 * len.max(1) as u64;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        if len > 0 {
+            encoder.copy_buffer_to_buffer(buffer, 4 * offset as u64, &staging, 0, bytes);
+        }
+        let index = self.queue.submit([encoder.finish()]);
+        let (sender, mapped) = oneshot();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| sender.send(r));
+        PendingRead {
+            staging,
+            len,
+            mapped,
+            index,
+        }
+    }
+}
+
+impl PendingRead {
+    /// Wait for the copy (natively, for its submit only) and return it.
+    pub(crate) async fn finish(self, ctx: &GpuContext) -> Result<Vec<f32>> {
+        let _gate = ctx.gate();
+        #[cfg(not(target_arch = "wasm32"))]
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(self.index),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.mapped
+            .await
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        let view = self
+            .staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        let values: Vec<f32> = bytemuck::cast_slice(&view)[..self.len].to_vec();
+        drop(view);
+        self.staging.unmap();
+        Ok(values)
+    }
+}
+
 /// A one-value channel whose receiving end is a future: `map_async`'s
 /// callback sends, the readback awaits. (std only; the callback may run on
 /// another thread natively.)

@@ -43,6 +43,12 @@ pub(crate) enum Work {
     },
     /// One invocation per element of a `rows x cols` matrix.
     Elementwise { shader: Shader, cols: u32 },
+    /// One workgroup per `chunk` elements of a `rows x cols` matrix.
+    Chunks {
+        shader: Shader,
+        cols: u32,
+        chunk: u32,
+    },
     /// One invocation per element of `count`, whatever the step's rows.
     Fixed { shader: Shader, count: u32 },
     /// One workgroup.
@@ -104,6 +110,11 @@ impl Kernel {
                 shader,
                 (rows as u64 * cols as u64).div_ceil(ELEMENTWISE_GROUP as u64),
             ),
+            Work::Chunks {
+                shader,
+                cols,
+                chunk,
+            } => (shader, (rows as u64 * cols as u64).div_ceil(chunk as u64)),
             Work::Fixed { shader, count } => {
                 (shader, (count as u64).div_ceil(ELEMENTWISE_GROUP as u64))
             }

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::kernels::{Bindings, Kernel, Work, size_u32};
 use crate::gpu::product::{MatmulKind, vec4_eligible};
-use crate::gpu::shaders::{LayerParams, Shader};
+use crate::gpu::shaders::{LOSS_CHUNK, LayerParams, Shader};
 use crate::loss::Loss;
 use crate::optimizer::Optimizer;
 
@@ -319,27 +319,68 @@ impl OutputDelta<'_> {
 
 /// The batch's loss sum ([`Loss::sum`], [`Loss::sum_from_logits`]) into
 /// slot `step.loss_slot` of `out`, from `y_hat` = ŷ for MSE and the logits
-/// for BCE and cross-entropy.
+/// for BCE and cross-entropy, in two stages through `partials` (at least
+/// [`LossSum::partials`] floats).
 pub(crate) struct LossSum<'a> {
     pub y_hat: &'a Buffer,
     pub y: &'a Buffer,
+    pub partials: &'a Buffer,
     pub out: &'a Buffer,
 }
 
+/// loss.wgsl's two kernels, recorded one after the other.
+pub(crate) struct LossKernels {
+    pub partials: Kernel,
+    pub total: Kernel,
+}
+
 impl LossSum<'_> {
-    pub(crate) fn kernel(&self, ctx: &GpuContext, n_out: usize, loss: Loss) -> Result<Kernel> {
-        // The loss kernel reads neither the activation nor the rule.
+    /// Floats of partial sums a batch of `rows` needs.
+    pub(crate) fn partials(rows: usize, n_out: usize) -> usize {
+        (rows * n_out).div_ceil(LOSS_CHUNK as usize).max(1)
+    }
+
+    pub(crate) fn kernels(
+        &self,
+        ctx: &GpuContext,
+        n_out: usize,
+        loss: Loss,
+    ) -> Result<LossKernels> {
+        // The loss kernels read neither the activation nor the rule.
         let params = output_params(n_out, loss, Activation::Identity, SigmoidDerivative::Exact)?;
-        let buffers = Bindings {
+        let stage1 = Bindings {
             a: self.y_hat,
             b: Some(self.y),
+            c: self.partials,
+            aux: None,
+        };
+        // Cross-entropy's items are rows.
+        let cols = if loss == Loss::CrossEntropy {
+            1
+        } else {
+            params.n_out
+        };
+        let work = Work::Chunks {
+            shader: Shader::LossPartials,
+            cols,
+            chunk: LOSS_CHUNK,
+        };
+        let stage2 = Bindings {
+            a: self.partials,
+            b: None,
             c: self.out,
             aux: None,
         };
-        let work = Work::Single {
-            shader: Shader::Loss,
-        };
-        Ok(ctx.kernel(buffers, params, work))
+        Ok(LossKernels {
+            partials: ctx.kernel(stage1, params, work),
+            total: ctx.kernel(
+                stage2,
+                params,
+                Work::Single {
+                    shader: Shader::LossTotal,
+                },
+            ),
+        })
     }
 }
 

@@ -11,10 +11,15 @@
 //! layer down, then the update of every layer: fused into the gradient
 //! product for plain SGD, else the gradient product then optimizer.wgsl,
 //! whose state sits in each layer's parameter buffer after `[W; b]`
-//! (`gpu::parameters`). After each submit that small buffer (4 bytes a
-//! step) is read back for the report and to stop on a NaN or infinite loss;
-//! the weights are read back at the end. A network that fits one workgroup
-//! runs many steps per dispatch instead (`gpu::small`).
+//! (`gpu::parameters`). That small buffer (4 bytes a step) is read back
+//! for the report and to stop on a NaN or infinite loss, one submit late:
+//! the next submit is recorded and running while the host waits for the
+//! losses of the one before (they sit in the other half of the buffer), so
+//! the GPU does not idle while steps are recorded. A run that diverged has
+//! done a submit more than it needed; the driver replays it to the step
+//! before the break either way. The weights are read back at the end. A
+//! network that fits one workgroup runs many steps per dispatch instead
+//! (`gpu::small`).
 
 use std::ops::Range;
 
@@ -22,6 +27,7 @@ use crate::batches::{BatchOrder, shuffled_order};
 use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::gpu::GpuContext;
+use crate::gpu::buffers::PendingRead;
 use crate::gpu::gate::GateGuard;
 use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
@@ -59,7 +65,7 @@ pub(crate) struct Resident<'a> {
     gather_y: Option<Kernel>,
     forward: Vec<Kernel>,
     output_activation: Option<Kernel>,
-    loss: Kernel,
+    loss: ops::LossKernels,
     output_delta: Kernel,
     hidden_delta: Vec<Kernel>,
     /// The fused SGD update, or the gradient product, per layer.
@@ -296,7 +302,8 @@ impl<'a> Resident<'a> {
             }
         }
         let out = &layers[last];
-        let losses = ctx.storage_zeroed("step losses", steps_per_submit)?;
+        // Two halves: a submit's losses, and the next one's.
+        let losses = ctx.storage_zeroed("step losses", 2 * steps_per_submit)?;
         let output_activation = match &logits {
             Some(z) => Some(
                 ops::OutputActivation {
@@ -307,12 +314,17 @@ impl<'a> Resident<'a> {
             ),
             None => None,
         };
+        let partials = ctx.storage_zeroed(
+            "loss partials",
+            ops::LossSum::partials(batch, out.outputs()),
+        )?;
         let loss = ops::LossSum {
             y_hat: logits.as_ref().unwrap_or(&acts[last]),
             y: &y_in,
+            partials: &partials,
             out: &losses,
         }
-        .kernel(ctx, out.outputs(), config.objective())?;
+        .kernels(ctx, out.outputs(), config.objective())?;
         let output_delta = ops::OutputDelta {
             y_hat: &acts[last],
             y: &y_in,
@@ -405,8 +417,10 @@ impl<'a> Resident<'a> {
 
     /// Record and submit `plan` (at most one submit's worth, spanning at most
     /// `epoch_slots` epochs when shuffled), training when `train` is set or
-    /// only evaluating the loss otherwise; returns each step's loss sum.
-    async fn submit(&self, plan: &[PlannedStep], train: bool) -> Result<Vec<f32>> {
+    /// only evaluating the loss otherwise, each step's loss sum into half
+    /// `half` of the loss buffer; returns their readback, under way.
+    fn submit(&self, plan: &[PlannedStep], train: bool, half: usize) -> Result<PendingRead> {
+        let first_slot = half * self.steps.capacity;
         let (ctx, config) = (self.ctx, self.config);
         let first_epoch = plan.first().map_or(0, |s| s.epoch);
         // Epochs of one submit, as a region of the index buffer.
@@ -437,7 +451,7 @@ impl<'a> Resident<'a> {
                     } else {
                         rates.gradient_scale
                     },
-                    loss_slot: i as u32,
+                    loss_slot: (first_slot + i) as u32,
                     lr: rates.lr,
                     correction1: rates.correction1,
                     correction2: rates.correction2,
@@ -467,7 +481,8 @@ impl<'a> Resident<'a> {
                     if let Some(k) = &self.output_activation {
                         record(k)?;
                     }
-                    record(&self.loss)?;
+                    record(&self.loss.partials)?;
+                    record(&self.loss.total)?;
                     if train {
                         record(&self.output_delta)?;
                         // Every delta before any update: they all use this
@@ -486,10 +501,7 @@ impl<'a> Resident<'a> {
             }
             ctx.queue.submit([encoder.finish()]);
         }
-        Ok(ctx
-            .read_back(&[(&self.losses, plan.len())])
-            .await?
-            .remove(0))
+        Ok(ctx.start_read(&self.losses, first_slot, plan.len()))
     }
 
     /// Copy every layer's parameter buffer to its best-epoch copy
@@ -533,6 +545,16 @@ impl<'a> Resident<'a> {
     }
 }
 
+/// Hand each step of `steps` its loss sum until `seen` says stop; whether
+/// it went through all of them.
+fn see_all(
+    steps: &[PlannedStep],
+    sums: Vec<f32>,
+    seen: &mut dyn FnMut(&PlannedStep, f64) -> bool,
+) -> bool {
+    steps.iter().zip(sums).all(|(s, sum)| seen(s, sum as f64))
+}
+
 impl Runner for Resident<'_> {
     fn trains_in_place(&self) -> bool {
         false
@@ -546,12 +568,23 @@ impl Runner for Resident<'_> {
         steps: Range<u64>,
         seen: &mut dyn FnMut(&PlannedStep, f64) -> bool,
     ) -> Result<()> {
-        for chunk in self.submits(*plan, steps.start, steps.end) {
-            let sums = self.submit(&chunk, true).await?;
-            for (s, sum) in chunk.iter().zip(sums) {
-                if !seen(s, sum as f64) {
-                    return Ok(());
+        // Each submit's losses are checked once the next one is under way.
+        let mut in_flight: Option<(Vec<PlannedStep>, PendingRead)> = None;
+        let mut stopped = false;
+        for (i, chunk) in self.submits(*plan, steps.start, steps.end).enumerate() {
+            let next = self.submit(&chunk, true, i % 2)?;
+            if let Some((done, losses)) = in_flight.replace((chunk, next)) {
+                stopped = !see_all(&done, losses.finish(self.ctx).await?, seen);
+                if stopped {
+                    break;
                 }
+            }
+        }
+        if let Some((done, losses)) = in_flight {
+            // Finished even when stopped, so no readback is left mapping.
+            let sums = losses.finish(self.ctx).await?;
+            if !stopped {
+                see_all(&done, sums, seen);
             }
         }
         Ok(())
@@ -562,7 +595,7 @@ impl Runner for Resident<'_> {
         let plan = StepPlan::chunks(self.n, self.batch);
         let mut total = 0.0;
         for chunk in plan.chunks(self.steps.capacity) {
-            let sums = self.submit(chunk, false).await?;
+            let sums = self.submit(chunk, false, 0)?.finish(self.ctx).await?;
             total += sums.iter().map(|v| *v as f64).sum::<f64>();
         }
         Ok(total / self.n as f64)
@@ -616,7 +649,8 @@ impl Runner for Resident<'_> {
                     if let Some(k) = &self.output_activation {
                         record(k)?;
                     }
-                    record(&self.loss)?;
+                    record(&self.loss.partials)?;
+                    record(&self.loss.total)?;
                 }
                 let bytes = 4 * (s.rows * n_out) as u64;
                 let at = 4 * (s.start * n_out) as u64;

@@ -44,6 +44,9 @@ pub(crate) const SMALL_NET_LAYERS: usize = 8;
 pub(crate) const SMALL_NET_THREADS: u32 = 64;
 /// Invocations per workgroup of the element-wise kernels.
 pub(crate) const ELEMENTWISE_GROUP: u32 = 256;
+/// Items (elements, or rows for cross-entropy) each workgroup of the
+/// loss's first stage sums.
+pub(crate) const LOSS_CHUNK: u32 = 4096;
 
 /// A pipeline: a shader, and for the matrix products their epilogue and
 /// variant.
@@ -54,7 +57,10 @@ pub(crate) enum Shader {
     OutputActivation,
     Optimizer,
     OutputDelta,
-    Loss,
+    /// loss.wgsl's first stage: a partial sum per chunk.
+    LossPartials,
+    /// loss.wgsl's second stage: the partial sums, added in order.
+    LossTotal,
     TrainSmall,
 }
 
@@ -67,7 +73,8 @@ impl Shader {
             Shader::OutputActivation => ("output_activation", OUTPUT_ACTIVATION),
             Shader::Optimizer => ("optimizer", OPTIMIZER),
             Shader::OutputDelta => ("output_delta", OUTPUT_DELTA),
-            Shader::Loss => ("loss", LOSS),
+            Shader::LossPartials => ("loss_partials", LOSS),
+            Shader::LossTotal => ("loss_total", LOSS),
             Shader::TrainSmall => ("train_small", TRAIN_SMALL),
         }
     }
@@ -128,6 +135,7 @@ pub(crate) fn prelude() -> String {
         ("TILE_K", TILE_K),
         ("MAX_R", MAX_PER_INVOCATION),
         ("ELEMENTWISE_GROUP", ELEMENTWISE_GROUP),
+        ("LOSS_CHUNK", LOSS_CHUNK),
         ("SMALL_NET_FLOATS", SMALL_NET_FLOATS as u32),
         ("SMALL_NET_LAYERS", SMALL_NET_LAYERS as u32),
         ("SMALL_NET_THREADS", SMALL_NET_THREADS),
@@ -349,6 +357,7 @@ impl Pipelines {
                 ("TILE", tile.tile() as f64),
                 ("R", tile.per_invocation() as f64),
             ],
+            Shader::LossTotal => vec![("STAGE", 1.0)],
             _ => Vec::new(),
         };
         let layout = match shader {
@@ -395,7 +404,8 @@ mod tests {
             Shader::OutputActivation,
             Shader::Optimizer,
             Shader::OutputDelta,
-            Shader::Loss,
+            Shader::LossPartials,
+            Shader::LossTotal,
             Shader::TrainSmall,
         ];
         for kind in MatmulKind::ALL {
@@ -448,7 +458,7 @@ mod tests {
 
     #[test]
     fn shaders_see_the_ids_rust_uses() {
-        let module = module(Shader::Loss);
+        let module = module(Shader::LossPartials);
         let ids = [
             ("SIGMOID", Activation::Sigmoid.gpu_id()),
             ("RELU", Activation::Relu.gpu_id()),

@@ -9,6 +9,7 @@ use crate::gpu::GpuContext;
 use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
 use crate::gpu::parameters::ParameterLayout;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::gpu::product::ProductShape;
 use crate::gpu::shaders::StepParams;
 use crate::loss::Loss;
@@ -23,11 +24,11 @@ fn rows_step(rows: usize) -> Result<StepParams> {
 }
 
 impl GpuContext {
-    /// Dispatch `kernel` once for `step`, then read the first `len` values
-    /// of `out` back.
+    /// Dispatch `kernels` once each, in order, for `step`, then read the
+    /// first `len` values of `out` back.
     async fn run_once(
         &self,
-        kernel: &Kernel,
+        kernels: &[&Kernel],
         step: StepParams,
         out: &wgpu::Buffer,
         len: usize,
@@ -38,7 +39,9 @@ impl GpuContext {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            kernel.record(self, &mut pass, &steps, 0, step.rows)?;
+            for kernel in kernels {
+                kernel.record(self, &mut pass, &steps, 0, step.rows)?;
+            }
         }
         self.queue.submit([encoder.finish()]);
         Ok(self.read_back(&[(out, len)]).await?.remove(0))
@@ -68,7 +71,7 @@ impl GpuContext {
             out: &out,
         };
         let k = op.kernel(self, n_in, n_out, bias.is_some(), activation)?;
-        self.run_once(&k, rows_step(rows)?, &out, rows * n_out)
+        self.run_once(&[&k], rows_step(rows)?, &out, rows * n_out)
             .await
     }
 
@@ -106,7 +109,7 @@ impl GpuContext {
             d: &d,
         };
         let k = op.kernel(self, n, n_next, activation, sigmoid)?;
-        self.run_once(&k, rows_step(rows)?, &d, rows * n).await
+        self.run_once(&[&k], rows_step(rows)?, &d, rows * n).await
     }
 
     /// GPU twin of [`cpu::sgd_update`](crate::cpu::sgd_update): returns
@@ -138,7 +141,7 @@ impl GpuContext {
             scale: step,
             ..rows_step(rows)?
         };
-        let all = self.run_once(&k, step, &w_aug, values.len()).await?;
+        let all = self.run_once(&[&k], step, &w_aug, values.len()).await?;
         let layout = ParameterLayout {
             weights: n_in * n_out,
             bias: bias.map_or(0, <[f32]>::len),
@@ -170,7 +173,7 @@ impl GpuContext {
             delta: &delta,
         };
         let k = op.kernel(self, n_out, loss, activation, sigmoid)?;
-        self.run_once(&k, rows_step(rows)?, &delta, rows * n_out)
+        self.run_once(&[&k], rows_step(rows)?, &delta, rows * n_out)
             .await
     }
 
@@ -190,13 +193,17 @@ impl GpuContext {
         let y_hat = self.storage_from("y_hat", &y_hat[..rows * n_out])?;
         let y = self.storage_from("y", &y[..rows * n_out])?;
         let out = self.storage_zeroed("loss", 1)?;
+        let partials = self.storage_zeroed("loss partials", ops::LossSum::partials(rows, n_out))?;
         let op = ops::LossSum {
             y_hat: &y_hat,
             y: &y,
+            partials: &partials,
             out: &out,
         };
-        let k = op.kernel(self, n_out, loss)?;
-        Ok(self.run_once(&k, rows_step(rows)?, &out, 1).await?[0])
+        let k = op.kernels(self, n_out, loss)?;
+        self.run_once(&[&k.partials, &k.total], rows_step(rows)?, &out, 1)
+            .await
+            .map(|v| v[0])
     }
 
     /// Rows `idx[offset..offset + rows]` of `src` (`cols` wide), gathered.
@@ -222,7 +229,7 @@ impl GpuContext {
             index_offset: size_u32("offset", offset)?,
             ..rows_step(rows)?
         };
-        self.run_once(&k, step, &dst, rows * cols).await
+        self.run_once(&[&k], step, &dst, rows * cols).await
     }
 
     /// GPU twin of [`cpu::output_activation`](crate::cpu::output_activation):
@@ -242,7 +249,7 @@ impl GpuContext {
             y_hat: &y_hat,
         };
         let k = op.kernel(self, n_out, activation)?;
-        self.run_once(&k, rows_step(rows)?, &y_hat, rows * n_out)
+        self.run_once(&[&k], rows_step(rows)?, &y_hat, rows * n_out)
             .await
     }
 
@@ -274,7 +281,7 @@ impl GpuContext {
             scale,
             ..rows_step(rows)?
         };
-        self.run_once(&k, step, &grad, count).await
+        self.run_once(&[&k], step, &grad, count).await
     }
 
     /// GPU twin of [`cpu::optimizer_update`](crate::cpu::optimizer_update)
@@ -315,7 +322,7 @@ impl GpuContext {
             correction2: rule.correction2,
             ..Default::default()
         };
-        let all = self.run_once(&k, step, &params, layout.len()).await?;
+        let all = self.run_once(&[&k], step, &params, layout.len()).await?;
         let (w, b, state) = layout.unpack(&all);
         let moment = |i: usize| state.get(i).map_or(Vec::new(), |m| m.to_vec());
         Ok(([w, b].concat(), moment(0), moment(1)))
