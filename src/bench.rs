@@ -17,7 +17,12 @@
 //!   set-up, upload and the final loss.
 //! - W3: 4096-4096-4096-4096 sigmoid, batch 4096, per step; GPU-sized,
 //!   skipped on the CPU unless `--cpu-w3`.
-//! - K: the forward kernel alone (`matmul_bias_act`) at 1024³ and 4096³.
+//! - K, H, U: one matrix product alone on random data, in every kernel
+//!   variant that can run it, with matmul.wgsl (the fallback) beside them:
+//!   K the forward product (`matmul_bias_act`), H the hidden delta, U the
+//!   fused update; at 1024³ and 4096³ on a hardware adapter (H and U at
+//!   4096³), at 256³ on a software one. The device's own choice (tuned,
+//!   or the fixed rule) is marked.
 //!
 //! FLOPs count 2·M·N·K per product: the forward products, the weight
 //! gradients, and the input gradients of every layer but the first. Where
@@ -36,7 +41,11 @@ use std::time::{Duration, Instant};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{Activation, Backend, Device, GpuOptions, Layer, Matrix, Network, Result, TrainConfig};
+use crate::gpu::{MatmulKind, ProductShape};
+use crate::{
+    Activation, Backend, Device, GpuContext, GpuOptions, Layer, MatmulVariant, Matrix, Network,
+    Result, TrainConfig,
+};
 
 /// What to run beyond the default (every workload on the CPU, and on a
 /// hardware GPU when there is one).
@@ -51,8 +60,14 @@ pub struct Options {
 /// One measured workload on one device.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    /// `W0`, `W2`, `W3`, `K1024` or `K4096`.
+    /// `W0`, `W2`, `W3`, or a kernel row: `K`, `H` or `U` and its size
+    /// (`K1024`).
     pub workload: &'static str,
+    /// Kernel rows: the variant timed.
+    pub variant: Option<String>,
+    /// Kernel rows: the variant is the one this device chooses for the
+    /// product (tuned, or by the fixed rule).
+    pub chosen: bool,
     /// `CPU` or the adapter's name.
     pub device: String,
     /// `cpu`, `vulkan`, `metal`, ...
@@ -69,6 +84,8 @@ pub struct Row {
     pub gpu_speedup: Option<f64>,
     /// This time over numpy's, where numpy ran.
     pub numpy_ratio: Option<f64>,
+    /// Kernel rows: the fallback's time (matmul.wgsl) over this one's.
+    pub vs_fallback: Option<f64>,
 }
 
 /// Whether numpy's side ran: (W0 ms in all, W2 ms per step).
@@ -260,6 +277,9 @@ pub fn run(gpu: Option<&Device>, numpy: Numpy, options: &Options) -> Result<Vec<
             }
             rows.push(Row {
                 workload,
+                variant: None,
+                chosen: false,
+                vs_fallback: None,
                 device: name.clone(),
                 backend: backend.clone(),
                 ms,
@@ -320,21 +340,69 @@ pub fn run(gpu: Option<&Device>, numpy: Numpy, options: &Options) -> Result<Vec<
                 None,
             );
         }
-        if is_gpu && !software {
-            let ctx = device.gpu_context().unwrap();
-            for n in [1024usize, 4096] {
-                let ms = ctx.time_forward(n, n, n, 10)? * 1e3;
-                push(
-                    if n == 1024 { "K1024" } else { "K4096" },
-                    ms,
-                    "kernel",
-                    2.0 * (n * n * n) as f64,
-                    None,
-                );
+        if let Some(ctx) = device.gpu_context() {
+            let mut kernels = kernel_rows(ctx)?;
+            for r in &mut kernels {
+                r.device = name.clone();
+                r.backend = backend.clone();
             }
+            rows.extend(kernels);
         }
     }
 
+    Ok(rows)
+}
+
+/// The kernel rows of `ctx` (see the module's docs): each product in the
+/// device's choice, the fallback, and every other variant that can run it.
+pub fn kernel_rows(ctx: &GpuContext) -> Result<Vec<Row>> {
+    let software = ctx.adapter().software;
+    let sizes: &[(MatmulKind, usize, &'static str)] = if software {
+        &[
+            (MatmulKind::Forward, 256, "K256"),
+            (MatmulKind::HiddenDelta, 256, "H256"),
+            (MatmulKind::SgdUpdate, 256, "U256"),
+        ]
+    } else {
+        &[
+            (MatmulKind::Forward, 1024, "K1024"),
+            (MatmulKind::Forward, 4096, "K4096"),
+            (MatmulKind::HiddenDelta, 4096, "H4096"),
+            (MatmulKind::SgdUpdate, 4096, "U4096"),
+        ]
+    };
+    let mut rows = Vec::new();
+    for &(kind, n, workload) in sizes {
+        let shape = ProductShape::of_dims(kind, n, n, n);
+        // About a fifth of a second of dispatches per row.
+        let time = |v: Option<MatmulVariant>| -> Result<f64> {
+            let once = ctx.time_product(shape, v, 1)?;
+            let reps = ((0.2 / once.max(1e-6)) as usize).clamp(1, 20);
+            Ok(ctx.time_product(shape, v, reps)? * 1e3)
+        };
+        let (m, n, k) = shape.dims();
+        let chosen = ctx.matmul_variant(kind, m as u32, n as u32, k as u32, shape.vec4());
+        let row = |variant: MatmulVariant, ms: f64, fallback_ms: f64| Row {
+            workload,
+            variant: Some(variant.to_string()),
+            chosen: variant == chosen,
+            device: String::new(),
+            backend: String::new(),
+            ms,
+            per: "kernel",
+            gflops: shape.flop() / ms / 1e6,
+            peak_mib: peak_rss_mib(),
+            gpu_speedup: None,
+            numpy_ratio: None,
+            vs_fallback: Some(fallback_ms / ms),
+        };
+        let all = crate::gpu::candidates(&shape, &ctx.limits);
+        let fallback_ms = time(Some(all[0]))?;
+        rows.push(row(all[0], fallback_ms, fallback_ms));
+        for v in &all[1..] {
+            rows.push(row(*v, time(Some(*v))?, fallback_ms));
+        }
+    }
     Ok(rows)
 }
 
@@ -356,8 +424,12 @@ pub fn json(rows: &[Row]) -> String {
     let mut out = String::new();
     for r in rows {
         out += &format!(
-            "{{\"workload\":\"{}\",\"device\":{:?},\"backend\":\"{}\",\"ms_per_{}\":{:.4},\"gflops\":{:.2},\"peak_rss_mib\":{:.1},\"gpu_cpu_speedup\":{},\"vs_numpy\":{}}}",
+            "{{\"workload\":\"{}\",\"variant\":{},\"chosen\":{},\"device\":{:?},\"backend\":\"{}\",\"ms_per_{}\":{:.4},\"gflops\":{:.2},\"peak_rss_mib\":{:.1},\"gpu_cpu_speedup\":{},\"vs_numpy\":{},\"vs_fallback\":{}}}",
             r.workload,
+            r.variant
+                .as_ref()
+                .map_or("null".into(), |v| format!("{v:?}")),
+            r.chosen,
             r.device,
             r.backend,
             r.per,
@@ -366,6 +438,7 @@ pub fn json(rows: &[Row]) -> String {
             r.peak_mib,
             r.gpu_speedup.map_or("null".into(), |v| format!("{v:.3}")),
             r.numpy_ratio.map_or("null".into(), |v| format!("{v:.4}")),
+            r.vs_fallback.map_or("null".into(), |v| format!("{v:.3}")),
         );
         out.push('\n');
     }
@@ -375,12 +448,12 @@ pub fn json(rows: &[Row]) -> String {
 /// The rows as a table.
 pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<6} {:<34} {:<7} {:>14} {:>10} {:>9} {:>8} {:>16}\n",
+        "{:<6} {:<34} {:<7} {:>14} {:>10} {:>9} {:>8} {:>16}  kernel\n",
         "work", "device", "backend", "ms", "GFLOP/s", "peak MiB", "GPU/CPU", "time / numpy's"
     );
     for r in rows {
         out += &format!(
-            "{:<6} {:<34} {:<7} {:>9.3}/{:<4} {:>10.2} {:>9.0} {:>8} {:>16}\n",
+            "{:<6} {:<34} {:<7} {:>9.3}/{:<4} {:>10.2} {:>9.0} {:>8} {:>16}  {}\n",
             r.workload,
             r.device.chars().take(34).collect::<String>(),
             r.backend,
@@ -391,6 +464,13 @@ pub fn table(rows: &[Row]) -> String {
             r.gpu_speedup.map_or("-".into(), |v| format!("{v:.2}x")),
             r.numpy_ratio
                 .map_or("-".into(), |v| format!("{v:.3} ({:.1}x)", 1.0 / v)),
+            match (&r.variant, r.vs_fallback) {
+                (Some(v), Some(x)) => format!(
+                    "{v}{} {x:.2}x matmul.wgsl",
+                    if r.chosen { " (chosen)" } else { "" }
+                ),
+                _ => String::new(),
+            },
         );
     }
     out
