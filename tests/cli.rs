@@ -921,3 +921,110 @@ fn stderr_holds_only_neuronas_own_words() {
         "auto",
     ]);
 }
+
+#[test]
+fn tune_times_every_product_of_a_step_and_info_lists_the_cache() {
+    let dir = Dir::new();
+    let cache_dir = dir.path("cache");
+    let tune = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_neurona"))
+            .arg("tune")
+            .args(args)
+            .env("NEURONA_CACHE_DIR", &cache_dir)
+            .env_remove("NEURONA_MATMUL")
+            .output()
+            .expect("the binary runs")
+    };
+    assert_fails(
+        &tune(&["--layers", "7"]),
+        "--layers [7]: give two or more widths",
+        &cache_dir,
+    );
+    assert_fails(&tune(&["--batch", "0"]), "--batch 0", &cache_dir);
+
+    let out = tune(&["--layers", "16,64,3", "--batch", "33", "--all"]);
+    if !out.status.success() && text(&out.stderr).contains("adapter") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no GPU adapter: {}",
+            text(&out.stderr)
+        );
+        eprintln!("!!! tune skipped (no GPU adapter): {}", text(&out.stderr));
+        return;
+    }
+    let stdout = assert_ok(&out);
+    // The step's products: both forwards, the hidden delta, both gradients.
+    for product in [
+        "matmul_bias_act 33x64x16",
+        "matmul_bias_act 33x3x64",
+        "hidden_delta 33x64x3",
+        "weight_gradient 17x64x33",
+        "weight_gradient 65x3x33",
+    ] {
+        assert!(stdout.contains(product), "{product} missing:\n{stdout}");
+    }
+    // 16 -> 64 is one the vec4 family takes: timed against matmul.wgsl.
+    let timed = stdout
+        .split("matmul_bias_act 33x64x16: fastest ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the first forward was not timed:\n{stdout}"));
+    assert!(timed.contains("1.00x matmul.wgsl"), "{stdout}");
+    assert!(timed.contains("t64x64x8_r8x8_s2"), "{stdout}");
+    // 64 -> 3 is not a width it takes: the fixed rule, untimed.
+    assert!(
+        stdout.contains("matmul_bias_act 33x3x64: 16x16/2x2 (the fixed rule: widths"),
+        "{stdout}"
+    );
+    let software = stdout.contains("software");
+    if software {
+        assert!(stdout.contains("this device does not tune"), "{stdout}");
+        assert!(!cache_dir.exists(), "a software adapter wrote a cache");
+    } else {
+        assert!(
+            cache_dir.join(neurona::gpu::CACHE_FILE).exists(),
+            "{stdout}"
+        );
+    }
+
+    // info reads the cache the tuner writes, stale entries marked.
+    let mut cache = neurona::gpu::TuneCache::load(Some(&cache_dir.join(neurona::gpu::CACHE_FILE)));
+    let shape = neurona::gpu::ProductShape::forward(256, 512, 512, true);
+    let key = neurona::gpu::ProductKey::of(neurona::gpu::MatmulKind::Forward, 256, 512, 512);
+    let variant: neurona::MatmulVariant = "t128x128x8_r8x8_s2".parse().unwrap();
+    let tuned = neurona::gpu::Tuned {
+        shape,
+        choice: variant,
+        seconds: vec![(variant, 1e-4)],
+        rejected: vec![],
+    };
+    cache.put(
+        "Some GPU",
+        &neurona::gpu::kernels_hash(),
+        &key,
+        &tuned,
+        &Default::default(),
+    );
+    cache.put(
+        "Old GPU",
+        "0000000000000000",
+        &key,
+        &tuned,
+        &Default::default(),
+    );
+    cache.save().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_neurona"))
+        .arg("info")
+        .env("NEURONA_CACHE_DIR", &cache_dir)
+        .output()
+        .expect("the binary runs");
+    let stdout = assert_ok(&out);
+    assert!(
+        stdout.contains("  Some GPU: matmul_bias_act 256x512x512 -> t128x128x8_r8x8_s2, 20"),
+        "{stdout}"
+    );
+    let old = stdout
+        .lines()
+        .find(|l| l.starts_with("  Old GPU"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(old.contains("(stale"), "{stdout}");
+}

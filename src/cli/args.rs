@@ -31,6 +31,29 @@ pub enum Command {
     /// GPU 4096-wide layers and the forward kernel), side by side with
     /// numpy when python3 has it.
     Bench(BenchArgs),
+    /// Time every matrix-product kernel variant on the products of one
+    /// training step (--layers, --batch) on the GPU and keep the fastest
+    /// for this adapter (a hardware adapter's tuning cache): what training
+    /// otherwise does the first time it meets a product.
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TuneArgs {
+    /// Every layer width, the inputs first (e.g. 784,512,512,10).
+    #[arg(long, value_delimiter = ',', default_value = "784,512,512,10")]
+    pub layers: Vec<usize>,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// The update product of plain SGD (fused into the product) instead of
+    /// the gradient the other optimizers read.
+    #[arg(long)]
+    pub sgd: bool,
+    /// Time the products too small to tune as well (training leaves them
+    /// to the fixed rule; the times are for reading).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, clap::Args)]

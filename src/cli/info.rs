@@ -31,7 +31,40 @@ pub fn run(args: InfoArgs) -> Result<()> {
         );
     }
     println!("--backend auto would use: {}", Device::new(Backend::Auto)?);
+    describe_tuning_cache();
     Ok(())
+}
+
+/// The matmul variants a hardware adapter's tuner has chosen (src/gpu/tune.rs).
+fn describe_tuning_cache() {
+    let Some(path) = gpu::cache_path() else {
+        println!("matmul tuning cache: none (no HOME; set NEURONA_CACHE_DIR)");
+        return;
+    };
+    let choices = gpu::TuneCache::load(Some(&path)).choices(&gpu::kernels_hash());
+    if choices.is_empty() {
+        println!(
+            "matmul tuning cache {}: empty (a hardware adapter fills it as it trains, \
+             or with neurona tune)",
+            path.display()
+        );
+        return;
+    }
+    println!("matmul tuning cache {}:", path.display());
+    for c in &choices {
+        println!(
+            "  {}: {} -> {}, {}{}",
+            c.adapter,
+            c.key,
+            c.variant,
+            c.date,
+            if c.current {
+                ""
+            } else {
+                " (stale: timed with other kernels, ignored and retimed)"
+            }
+        );
+    }
 }
 
 /// A model file in words.

@@ -10,6 +10,7 @@ mod plan;
 mod predict;
 mod progress;
 mod train;
+mod tune;
 
 use clap::Parser;
 use neurona::{Backend, Device, Result};
@@ -46,6 +47,7 @@ pub fn run() -> Result<()> {
         Some(args::Command::Evaluate(a)) => evaluate::run(a),
         Some(args::Command::Info(a)) => info::run(a),
         Some(args::Command::Bench(a)) => bench::run(a),
+        Some(args::Command::Tune(a)) => tune::run(a),
     }
 }
 

@@ -378,6 +378,23 @@ impl GpuContext {
             .collect()
     }
 
+    /// The variant `shape` runs in on this device: forced, tuned (timed
+    /// now if neither remembered nor cached) or by the fixed rule, as a
+    /// training run would pick it.
+    pub fn variant_for(&self, shape: &ProductShape) -> MatmulVariant {
+        let (m, n, k) = shape.dims();
+        self.matmul_variant(shape.kind(), m as u32, n as u32, k as u32, shape.vec4())
+    }
+
+    /// Whether training on this device times variants for `shape`: a
+    /// device that tunes ([`GpuContext::tunes`]), a product the vec4 family
+    /// can run, and at least [`MIN_TUNED_FLOP`](crate::gpu::MIN_TUNED_FLOP)
+    /// of work (smaller ones take the fixed rule, timing would cost more
+    /// than it saves).
+    pub fn tunes_product(&self, shape: &ProductShape) -> bool {
+        self.tunes() && shape.vec4() && shape.flop() >= crate::gpu::MIN_TUNED_FLOP
+    }
+
     /// Whether this device tunes matmul variants itself (a hardware adapter
     /// with [`MatmulChoice::Auto`](crate::MatmulChoice::Auto)); else the
     /// fixed rule or a forced variant decides.

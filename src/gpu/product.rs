@@ -127,6 +127,34 @@ impl ProductShape {
         }
     }
 
+    /// The products of one training step of a network with these widths
+    /// (inputs first, every layer with a bias) on `rows`-row batches, each
+    /// once: every layer's forward product, every hidden layer's delta, and
+    /// every layer's update (fused into the product for plain SGD, `sgd`,
+    /// else the gradient the optimizer reads).
+    pub fn of_training_step(widths: &[usize], rows: usize, sgd: bool) -> Vec<ProductShape> {
+        let mut all = Vec::new();
+        let mut add = |s: ProductShape| {
+            if !all.contains(&s) {
+                all.push(s);
+            }
+        };
+        for w in widths.windows(2) {
+            add(Self::forward(rows, w[0], w[1], true));
+        }
+        for w in widths.windows(2).skip(1) {
+            add(Self::hidden_delta(rows, w[0], w[1]));
+        }
+        for w in widths.windows(2) {
+            add(if sgd {
+                Self::sgd_update(rows, w[0], w[1], true)
+            } else {
+                Self::weight_gradient(rows, w[0], w[1], true)
+            });
+        }
+        all
+    }
+
     /// Which product.
     pub fn kind(&self) -> MatmulKind {
         self.kind
