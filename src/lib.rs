@@ -32,6 +32,9 @@
 //!   cross-entropy); `src/init.rs` ([`init`]): [`Init`], how weights start.
 //! - `src/model_file.rs` ([`model_file`]): [`Model`] saved as safetensors in
 //!   PyTorch's layout.
+//! - `src/export/` ([`export`]): a [`Model`] for other tools: `onnx.rs` one
+//!   ONNX graph (its messages in `onnx_proto.rs`, generated from ONNX's
+//!   schema), `pytorch.rs` a PyTorch module, state dict and optimizer state.
 //! - `src/notebook.rs` ([`notebook`]): the origin notebook's data and
 //!   weights; `src/problems.rs` ([`problems`]): seeded toy problems.
 //!
@@ -88,7 +91,7 @@
 //!   against matrixmultiply.
 //! - The command: `src/main.rs`, `src/cli/` (`args.rs` the flags, `plan.rs`
 //!   flags into a checked training plan, `train.rs`, `predict.rs`,
-//!   `evaluate.rs`, `info.rs`, `bench.rs`, `notebook.rs` (no arguments),
+//!   `evaluate.rs`, `export.rs`, `info.rs`, `bench.rs`, `notebook.rs` (no arguments),
 //!   `progress.rs`).
 //! - `examples/`: `notebook.rs`, `neuron.rs`, `recipes.rs`, `benchmark.rs`;
 //!   `examples/data/iris.csv` with `iris.README.md`.
@@ -115,6 +118,7 @@ pub mod cpu;
 pub mod data;
 pub mod driver;
 pub mod error;
+pub mod export;
 pub mod gpu;
 pub mod init;
 pub mod layer;

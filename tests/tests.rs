@@ -9,6 +9,8 @@ mod common;
 mod cli;
 /// Every error a user can trigger, with its message.
 mod errors;
+/// ONNX and PyTorch exports: onnxruntime and PyTorch against neurona.
+mod export;
 /// Every GPU kernel against its CPU twin; whole GPU runs against the CPU.
 mod gpu;
 /// The CPU backward pass against finite differences in f64.

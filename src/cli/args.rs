@@ -27,6 +27,9 @@ pub enum Command {
     /// List the GPU adapters found, with their backend, type and limits;
     /// with --model, describe a model file instead.
     Info(InfoArgs),
+    /// Export a saved model: an ONNX graph (--onnx) and/or a PyTorch module
+    /// with its state dict and optimizer state (--pytorch).
+    Export(ExportArgs),
     /// Time the benchmark workloads (the notebook, 784-512-512-10, and on a
     /// GPU 4096-wide layers and the forward kernel), side by side with
     /// numpy when python3 has it.
@@ -366,6 +369,22 @@ pub struct PredictArgs {
     /// Write the predictions here (CSV) instead of to standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A model saved by `neurona train --save`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Write an ONNX graph here (opset 13): the raw input columns in,
+    /// the predictions (and class index) out.
+    #[arg(long, value_name = "OUT.onnx")]
+    pub onnx: Option<PathBuf>,
+    /// Write a PyTorch export into this folder (made if missing): the
+    /// module neurona_model.py, state_dict.safetensors and, for a model
+    /// saved with --save-optimizer, optimizer.safetensors.
+    #[arg(long, value_name = "OUT_DIR")]
+    pub pytorch: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

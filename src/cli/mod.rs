@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod evaluate;
+mod export;
 mod info;
 mod notebook;
 mod plan;
@@ -45,6 +46,7 @@ pub fn run() -> Result<()> {
         Some(args::Command::Train(a)) => train::run(*a),
         Some(args::Command::Predict(a)) => predict::run(a),
         Some(args::Command::Evaluate(a)) => evaluate::run(a),
+        Some(args::Command::Export(a)) => export::run(a),
         Some(args::Command::Info(a)) => info::run(a),
         Some(args::Command::Bench(a)) => bench::run(a),
         Some(args::Command::Tune(a)) => tune::run(a),

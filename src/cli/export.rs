@@ -1,0 +1,83 @@
+//! `neurona export`: a saved model as an ONNX graph (`--onnx`) and as a
+//! PyTorch module with its state dict and optimizer state (`--pytorch`).
+
+use std::path::Path;
+
+use neurona::export::{Decision, onnx, pytorch};
+use neurona::{Error, Model, Result};
+
+use super::args::ExportArgs;
+use super::plan::check_writable;
+
+pub fn run(args: ExportArgs) -> Result<()> {
+    if args.onnx.is_none() && args.pytorch.is_none() {
+        return Err(Error::Config(
+            "export needs --onnx OUT.onnx or --pytorch OUT_DIR (or both); see neurona export --help"
+                .into(),
+        ));
+    }
+    let file = args.model.display().to_string();
+    let model = Model::load(&args.model)?;
+    // Every output is checked before any is written.
+    if let Some(path) = &args.onnx {
+        check_writable(path, "--onnx")?;
+    }
+    if let Some(dir) = &args.pytorch {
+        check_folder(dir)?;
+    }
+    if let Some(path) = &args.onnx {
+        onnx::save(&model, &file, path)?;
+        println!("wrote {}: {}", path.display(), onnx_summary(&model));
+    }
+    if let Some(dir) = &args.pytorch {
+        let written = pytorch::save(&model, &file, dir)?;
+        let names: Vec<String> = written
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        println!(
+            "wrote {}: {} (import neurona_model; neurona_model.load())",
+            dir.display(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// An error unless `dir` is a folder files can be written in, or can be
+/// made (its parent exists).
+fn check_folder(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return check_writable(&dir.join(pytorch::MODULE), "--pytorch");
+    }
+    if dir.exists() {
+        return Err(Error::Io(format!(
+            "--pytorch {} is a file; it takes a folder",
+            dir.display()
+        )));
+    }
+    check_writable(dir, "--pytorch")
+}
+
+/// What the ONNX graph takes and gives, in one line.
+fn onnx_summary(model: &Model) -> String {
+    let net = &model.network;
+    let columns = if model.features.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", model.features.join(", "))
+    };
+    let second = match Decision::of(model) {
+        Decision::ArgMax { .. } | Decision::Binary { .. } => {
+            " and \"class\" [batch] (its labels in the metadata)".to_string()
+        }
+        Decision::EachAbove { .. } => format!(" and \"labels\" [batch, {}]", net.outputs()),
+        Decision::None => String::new(),
+    };
+    format!(
+        "ONNX opset {}, input \"input\" [batch, {}]{columns}, output \"output\" [batch, {}]{second}",
+        onnx::OPSET,
+        net.inputs(),
+        net.outputs()
+    )
+}
