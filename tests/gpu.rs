@@ -740,6 +740,25 @@ fn device_with(matmul: MatmulChoice, checked_matmul: bool) -> Device {
     Device::gpu(&options).expect("a second device on the same adapter")
 }
 
+/// On GL, the first `keep` of `all`, said aloud; elsewhere all of them.
+/// Each new GL device compiles every kernel again (about a minute per
+/// training run on llvmpipe's GL), so the tests that open one device per
+/// variant try fewer there; every variant runs on Vulkan, and every vec4
+/// tile runs on GL too, on the shared device
+/// (`every_vec4_tile_gives_the_fallback_kernels_bits_and_stays_in_bounds`).
+fn fewer_on_gl<T: std::fmt::Debug>(test: &str, all: Vec<T>, keep: usize) -> Vec<T> {
+    let on_gl = ctx().is_some_and(|c| c.adapter().backend == "Gl");
+    if !on_gl || all.len() <= keep {
+        return all;
+    }
+    let (kept, left) = all.split_at(keep);
+    announce(&format!(
+        "!!! {test} on GL: {kept:?} only, not {left:?} (a new GL device compiles every kernel \
+         again; they run on Vulkan)"
+    ));
+    all.into_iter().take(keep).collect()
+}
+
 #[test]
 fn every_matmul_variant_matches_the_cpu_and_gives_the_same_bits() {
     // Every variant sums each output as the same fma chain over k in
@@ -762,6 +781,8 @@ fn every_matmul_variant_matches_the_cpu_and_gives_the_same_bits() {
         .collect();
     // The vec4 family runs the layers whose widths are multiples of 4.
     choices.extend([MatmulChoice::Legacy, "t64x64x8_r8x8_s2".parse().unwrap()]);
+    choices.rotate_right(2);
+    let choices = fewer_on_gl("every_matmul_variant", choices, 2);
     for choice in choices {
         let device = device_with(choice, false);
         let ctx = device.gpu_context().unwrap();
@@ -863,15 +884,22 @@ fn vec4_tiles_give_the_same_bits_with_and_without_runtime_checks() {
     let Some(ctx) = ctx() else { return };
     let checked = device_with(MatmulChoice::Auto, true);
     let checked = checked.gpu_context().unwrap();
-    let tiles = [
-        "t128x128x8_r8x8_s2_np",
-        "t64x64x8_r8x8_s2",
-        "t32x128x16_r4x8_s2",
-        "t128x64x16_r8x4_s2",
-    ];
+    let tiles = fewer_on_gl(
+        "vec4_tiles_with_and_without_runtime_checks",
+        // The 4x4 tile first: its checked module is the smallest, and
+        // compiling checked modules is what takes GL long.
+        vec![
+            "t64x64x16_r4x4_s2",
+            "t64x64x8_r8x8_s2",
+            "t128x128x8_r8x8_s2_np",
+            "t32x128x16_r4x8_s2",
+            "t128x64x16_r8x4_s2",
+        ],
+        1,
+    );
     let mut ran = 0;
     for kind in MatmulKind::ALL {
-        for name in tiles {
+        for name in &tiles {
             let v: MatmulVariant = name.parse().unwrap();
             for (i, dims) in EDGE_SHAPES.into_iter().enumerate().skip(1).step_by(2) {
                 let shape = edge_product(kind, dims);
@@ -917,7 +945,12 @@ fn a_forced_vec4_tile_trains_as_matmul_wgsl_does_and_odd_widths_fall_back() {
         n
     };
     let legacy = run(MatmulChoice::Legacy);
-    for name in ["t64x64x8_r8x8_s2", "t128x128x8_r8x8_s2_np", "auto"] {
+    let choices = fewer_on_gl(
+        "a_forced_vec4_tile_trains",
+        vec!["t64x64x8_r8x8_s2", "t128x128x8_r8x8_s2_np", "auto"],
+        1,
+    );
+    for name in choices {
         let tiled = run(name.parse().unwrap());
         assert!(
             same_bits(&tiled, &legacy),
