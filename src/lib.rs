@@ -91,8 +91,8 @@
 //!   against matrixmultiply.
 //! - The command: `src/main.rs`, `src/cli/` (`args.rs` the flags, `plan.rs`
 //!   flags into a checked training plan, `train.rs`, `predict.rs`,
-//!   `evaluate.rs`, `export.rs`, `info.rs`, `bench.rs`, `notebook.rs` (no arguments),
-//!   `progress.rs`).
+//!   `evaluate.rs`, `export.rs`, `info.rs`, `bench.rs`, `tune.rs`,
+//!   `notebook.rs` (no arguments), `progress.rs`).
 //! - `examples/`: `notebook.rs`, `neuron.rs`, `recipes.rs`, `benchmark.rs`;
 //!   `examples/data/iris.csv` with `iris.README.md`.
 //! - `tests/` (one binary, `tests.rs`): `common/mod.rs` (helpers,

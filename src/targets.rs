@@ -36,16 +36,22 @@ impl Task {
     /// multi-label; other numbers are regression.
     pub fn infer(table: &Table, columns: &[usize]) -> Result<Task> {
         if let [c] = columns {
-            if let Some(text) = table.text(*c) {
-                return Ok(Task::Classes {
-                    labels: sorted_distinct(text.iter().map(String::as_str)),
-                });
+            let labels = match table.text(*c) {
+                Some(text) => sorted_distinct(text.iter().map(String::as_str)),
+                None => match integer_labels(&table.numbers(*c)?) {
+                    Some(labels) => labels,
+                    None => return Ok(Task::Regression),
+                },
+            };
+            if let [only] = labels.as_slice() {
+                return Err(Error::Data(format!(
+                    "{}: target column {:?} holds one class only ({only:?}) in its {} rows: a classifier needs two or more",
+                    table.file,
+                    table.columns[*c],
+                    table.rows()
+                )));
             }
-            let values = table.numbers(*c)?;
-            if let Some(labels) = integer_labels(&values) {
-                return Ok(Task::Classes { labels });
-            }
-            return Ok(Task::Regression);
+            return Ok(Task::Classes { labels });
         }
         for &c in columns {
             if let Some(text) = table.text(c) {

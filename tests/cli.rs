@@ -1028,3 +1028,86 @@ fn tune_times_every_product_of_a_step_and_info_lists_the_cache() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(old.contains("(stale"), "{stdout}");
 }
+
+#[test]
+fn a_closed_stdout_one_class_and_clashing_exports_are_handled() {
+    let dir = Dir::new();
+    let data = dir.file("data.csv", &binary_csv());
+    // The reader goes away before the first line (`neurona train | head
+    // -0`): the run goes on, saves its model and exits 0.
+    let model = dir.path("m.safetensors");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurona"))
+        .args(["train", "--data", &data, "--target", "y", "--epochs", "3"])
+        .args(["--backend", "cpu", "--save-optimizer", "--save"])
+        .arg(&model)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("panicked"));
+    assert!(model.exists(), "the model was not saved");
+
+    // Missing required flags are named.
+    let err = text(&neurona(&["predict", "--data", &data]).stderr);
+    assert!(err.contains("not provided: --model"), "{err}");
+
+    // One class is no classifier.
+    let one = dir.file("one.csv", "a,y\n1,cat\n2,cat\n3,cat\n");
+    let out = neurona(&["train", "--data", &one, "--target", "y"]);
+    assert_fails(
+        &out,
+        "target column \"y\" holds one class only (\"cat\") in its 3 rows",
+        &dir.path("none"),
+    );
+
+    // --onnx and --pytorch on one path: an error before anything is written.
+    let same = dir.path("same");
+    let m = model.to_str().unwrap();
+    let s = same.to_str().unwrap();
+    let out = neurona(&["export", "--model", m, "--onnx", s, "--pytorch", s]);
+    assert_fails(&out, "give them different paths", &same);
+
+    // Exporting a model without optimizer state over one with it leaves no
+    // stale state behind.
+    let pt = dir.path("pt");
+    assert_ok(&neurona(&[
+        "export",
+        "--model",
+        m,
+        "--pytorch",
+        pt.to_str().unwrap(),
+    ]));
+    assert!(pt.join("optimizer.safetensors").exists());
+    let bare = dir.path("bare.safetensors");
+    assert_ok(&neurona(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--backend",
+        "cpu",
+        "--save",
+        bare.to_str().unwrap(),
+    ]));
+    assert_ok(&neurona(&[
+        "export",
+        "--model",
+        bare.to_str().unwrap(),
+        "--pytorch",
+        pt.to_str().unwrap(),
+    ]));
+    assert!(!pt.join("optimizer.safetensors").exists());
+    let module = std::fs::read_to_string(pt.join("neurona_model.py")).unwrap();
+    assert!(module.contains("def load_optimizer(model):\n    \"\"\"Not in this export"));
+}

@@ -41,7 +41,9 @@ pub enum Command {
     Tune(TuneArgs),
 }
 
+// A negative number is a value (and then a clear error), not a flag.
 #[derive(Debug, clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct TuneArgs {
     /// Every layer width, the inputs first (e.g. 784,512,512,10).
     #[arg(long, value_delimiter = ',', default_value = "784,512,512,10")]
@@ -207,7 +209,9 @@ pub enum TaskArg {
     Regression,
 }
 
+// A negative number is a value (and then a clear error), not a flag.
 #[derive(Debug, clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// The CSV file: a header row, then one row per sample.
     #[arg(long)]

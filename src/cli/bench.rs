@@ -13,13 +13,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let gpu = bench::gpu_device(&options)?;
     let numpy = bench::numpy();
     if !args.json {
-        println!("{}", bench::header(gpu.as_ref(), numpy));
+        outln!("{}", bench::header(gpu.as_ref(), numpy));
     }
     let rows = bench::run(gpu.as_ref(), numpy, &options)?;
     if args.json {
-        print!("{}", bench::json(&rows));
+        out!("{}", bench::json(&rows));
     } else {
-        print!("{}", bench::table(&rows));
+        out!("{}", bench::table(&rows));
     }
     Ok(())
 }

@@ -40,7 +40,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let p = model.network.predict(&xs)?;
     let loss = model.network.loss(&xs, &ys, model.loss)?;
     let scores = Scores::of(&model, &p, &ys)?;
-    println!(
+    outln!(
         "{}: {} rows{} of {}, {}",
         args.model.display(),
         table.rows(),
@@ -54,22 +54,22 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     );
     let classes = !matches!(scores, Scores::Regression(_));
     let outputs = model.network.outputs();
-    println!(
+    outln!(
         "{}",
         scores.line(classes.then(|| shown_loss(model.loss, loss, outputs)))
     );
     match (&scores, &task) {
         (Scores::Classes(c), Task::Classes { labels }) => {
-            println!("{}", c.labelled(labels));
-            println!("confusion matrix:\n{}", c.confusion.labelled(labels));
+            outln!("{}", c.labelled(labels));
+            outln!("confusion matrix:\n{}", c.confusion.labelled(labels));
         }
-        (Scores::Classes(c), _) => println!("{c}"),
+        (Scores::Classes(c), _) => outln!("{c}"),
         (Scores::Labels(l), _) => {
             for (name, c) in model.targets.iter().zip(l) {
-                println!("{name}:\n{c}");
+                outln!("{name}:\n{c}");
             }
         }
-        (Scores::Regression(r), _) => println!("{}", r.labelled(&model.targets)),
+        (Scores::Regression(r), _) => outln!("{}", r.labelled(&model.targets)),
     }
     Ok(())
 }

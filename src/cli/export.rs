@@ -19,6 +19,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let file = args.model.display().to_string();
     let model = Model::load(&args.model)?;
     // Every output is checked before any is written.
+    if let (Some(file), Some(dir)) = (&args.onnx, &args.pytorch) {
+        if file == dir || dir.starts_with(file) {
+            return Err(Error::Config(format!(
+                "--onnx {} and --pytorch {}: the ONNX file would be where the PyTorch folder goes; give them different paths",
+                file.display(),
+                dir.display()
+            )));
+        }
+    }
     if let Some(path) = &args.onnx {
         check_writable(path, "--onnx")?;
     }
@@ -27,7 +36,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     if let Some(path) = &args.onnx {
         onnx::save(&model, &file, path)?;
-        println!("wrote {}: {}", path.display(), onnx_summary(&model));
+        outln!("wrote {}: {}", path.display(), onnx_summary(&model));
     }
     if let Some(dir) = &args.pytorch {
         let written = pytorch::save(&model, &file, dir)?;
@@ -35,7 +44,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        println!(
+        outln!(
             "wrote {}: {} (import neurona_model; neurona_model.load())",
             dir.display(),
             names.join(", ")

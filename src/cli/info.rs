@@ -12,15 +12,18 @@ pub fn run(args: InfoArgs) -> Result<()> {
     }
     let adapters = gpu::adapters();
     if adapters.is_empty() {
-        println!("no GPU adapters found");
+        outln!("no GPU adapters found");
     }
     for a in &adapters {
         let kind = if a.software { "software" } else { "hardware" };
-        println!(
+        outln!(
             "{} ({}, {}, {kind}) {}",
-            a.name, a.backend, a.device_type, a.driver
+            a.name,
+            a.backend,
+            a.device_type,
+            a.driver
         );
-        println!(
+        outln!(
             "  max buffer {} MiB, max storage binding {} MiB, {} workgroups per dimension, \
              {} KiB workgroup memory, {} invocations per workgroup",
             a.max_buffer_size >> 20,
@@ -30,7 +33,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
             a.max_invocations_per_workgroup
         );
     }
-    println!("--backend auto would use: {}", Device::new(Backend::Auto)?);
+    outln!("--backend auto would use: {}", Device::new(Backend::Auto)?);
     describe_tuning_cache();
     Ok(())
 }
@@ -38,21 +41,21 @@ pub fn run(args: InfoArgs) -> Result<()> {
 /// The matmul variants a hardware adapter's tuner has chosen (src/gpu/tune.rs).
 fn describe_tuning_cache() {
     let Some(path) = gpu::cache_path() else {
-        println!("matmul tuning cache: none (no HOME; set NEURONA_CACHE_DIR)");
+        outln!("matmul tuning cache: none (no HOME; set NEURONA_CACHE_DIR)");
         return;
     };
     let choices = gpu::TuneCache::load(Some(&path)).choices(&gpu::kernels_hash());
     if choices.is_empty() {
-        println!(
+        outln!(
             "matmul tuning cache {}: empty (a hardware adapter fills it as it trains, \
              or with neurona tune)",
             path.display()
         );
         return;
     }
-    println!("matmul tuning cache {}:", path.display());
+    outln!("matmul tuning cache {}:", path.display());
     for c in &choices {
-        println!(
+        outln!(
             "  {}: {} -> {}, {}{}",
             c.adapter,
             c.key,
@@ -72,13 +75,13 @@ fn describe_model(path: &std::path::Path) -> Result<()> {
     let model = Model::load(path)?;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let meta = neurona::model_file::read_layers(path)?.1;
-    println!("{}: neurona model file, {bytes} bytes", path.display());
-    println!(
+    outln!("{}: neurona model file, {bytes} bytes", path.display());
+    outln!(
         "  written by neurona {}",
         meta.get("neurona_version")
             .map_or("(unknown)", String::as_str)
     );
-    println!(
+    outln!(
         "  network {} ({} parameters)",
         model.network,
         model
@@ -88,9 +91,9 @@ fn describe_model(path: &std::path::Path) -> Result<()> {
             .map(|l| l.parameter_count())
             .sum::<usize>()
     );
-    println!("  loss {}", model.loss);
+    outln!("  loss {}", model.loss);
     match &model.task {
-        Some(task) => println!(
+        Some(task) => outln!(
             "  task: {}{}",
             super::plan::describe_task(task, &model.targets),
             if matches!(task, neurona::targets::Task::Regression) {
@@ -99,42 +102,44 @@ fn describe_model(path: &std::path::Path) -> Result<()> {
                 format!(", threshold {}", model.threshold)
             }
         ),
-        None => println!("  task: not recorded"),
+        None => outln!("  task: not recorded"),
     }
     if !model.targets.is_empty() {
-        println!("  targets: {}", model.targets.join(", "));
+        outln!("  targets: {}", model.targets.join(", "));
     }
     if !model.features.is_empty() {
-        println!(
+        outln!(
             "  features ({}): {}",
             model.features.len(),
             model.features.join(", ")
         );
     }
     match &model.standardizer {
-        Some(s) => println!(
+        Some(s) => outln!(
             "  inputs standardised (means {:?}, scales {:?})",
-            s.mean, s.scale
+            s.mean,
+            s.scale
         ),
-        None => println!("  inputs as they are (not standardised)"),
+        None => outln!("  inputs as they are (not standardised)"),
     }
     if let Some(s) = &model.target_standardizer {
-        println!(
+        outln!(
             "  targets standardised for training (means {:?}, scales {:?})",
-            s.mean, s.scale
+            s.mean,
+            s.scale
         );
     }
     match &model.optimizer {
-        Some((o, state)) => println!(
+        Some((o, state)) => outln!(
             "  optimizer state: {} after {} steps, {} epochs (training resumes from it with --init)",
             super::plan::describe_optimizer(*o),
             state.steps,
             state.epochs
         ),
-        None => println!("  no optimizer state (weights only)"),
+        None => outln!("  no optimizer state (weights only)"),
     }
     if let Some(t) = &model.training {
-        println!(
+        outln!(
             "  trained with learning rate {}, batch {}, weight decay {}, seed {}, test split {}, validation split {} of {} rows",
             t.learning_rate,
             t.batch_size.map_or("full".to_string(), |b| b.to_string()),

@@ -1,6 +1,24 @@
 //! The command line: flags in `args`, one file per command. The library
 //! does the work; this layer reads files, prints, and draws the progress bar.
 
+/// `println!` for what the commands print: a reader that went away (`neurona
+/// train ... | head`) stops the printing, not the command, so a model is
+/// still saved and nothing panics.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!`, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod bench;
 mod evaluate;
@@ -31,6 +49,22 @@ pub fn run() -> Result<()> {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            // "the following required arguments were not provided:" lists
+            // them on the lines after it.
+            let listed: Vec<&str> = if first.ends_with(':') {
+                text.lines()
+                    .skip(1)
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let first = if listed.is_empty() {
+                first.to_string()
+            } else {
+                format!("{first} {}", listed.join(", "))
+            };
             let tip = text
                 .lines()
                 .map(str::trim)
@@ -61,6 +95,6 @@ fn open_device(backend: Option<Backend>) -> Result<Device> {
         None => Backend::from_env_or(Backend::Auto)?,
     };
     let device = Device::new(backend)?;
-    println!("device: {device}");
+    outln!("device: {device}");
     Ok(device)
 }

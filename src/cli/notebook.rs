@@ -8,20 +8,22 @@ pub fn run() -> Result<()> {
     let (x, y) = notebook::data();
     let mut net = notebook::network();
     let config = TrainConfig::notebook();
-    println!(
+    outln!(
         "training the notebook's network {net} from its weights (np.random.seed(1)): \
          10,000 full-batch steps, learning rate 1, MSE summed over the batch"
     );
     let report = net.train_on(&device, &x, &y, &config, |p| {
-        println!("  step {:>5}: loss {:.6}", p.step, p.loss);
+        outln!("  step {:>5}: loss {:.6}", p.step, p.loss);
     })?;
     let p = net.predict(&x)?;
-    println!(
+    outln!(
         "after {} steps in {:.2?}: loss {:.3e}",
-        report.steps, report.elapsed, report.final_loss
+        report.steps,
+        report.elapsed,
+        report.final_loss
     );
     for r in 0..x.rows() {
-        println!(
+        outln!(
             "  {:?} -> {:.6} (target {})",
             x.row(r),
             p.row(r)[0],
@@ -29,6 +31,6 @@ pub fn run() -> Result<()> {
         );
     }
     let rounded: Vec<u8> = p.as_slice().iter().map(|v| v.round() as u8).collect();
-    println!("predictions rounded: {rounded:?}, targets [0, 1, 1, 0]");
+    outln!("predictions rounded: {rounded:?}, targets [0, 1, 1, 0]");
     Ok(())
 }

@@ -185,9 +185,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
     match &args.out {
         Some(path) => {
             write_atomically(path, text.as_bytes())?;
-            println!("wrote {} predictions to {}", p.rows(), path.display());
+            outln!("wrote {} predictions to {}", p.rows(), path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(())
 }

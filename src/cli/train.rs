@@ -330,7 +330,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let loss = model.loss;
 
     let device = super::open_device(backend)?;
-    println!(
+    outln!(
         "network {}, loss {loss}, {} learning rate {}{}{}, {} epochs in batches of {batch} rows ({steps} steps)",
         model.network,
         optimizer.name(),
@@ -353,11 +353,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .map(|l| l.activation())
         .collect();
     match &init_file {
-        Some(file) => println!("weights from {file}"),
-        None => println!("init {}", describe_init(weight_init, &activations)),
+        Some(file) => outln!("weights from {file}"),
+        None => outln!("init {}", describe_init(weight_init, &activations)),
     }
     if let Some(line) = &resumed {
-        println!("{line}");
+        outln!("{line}");
     }
     let task = model.task.clone().expect("the plan sets the task");
     let target_note = if model.target_standardizer.is_some() {
@@ -365,12 +365,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     } else {
         ""
     };
-    println!(
+    outln!(
         "target {}: {}{target_note}",
         model.targets.join(","),
         describe_task(&task, &model.targets)
     );
-    println!(
+    outln!(
         "data {}: {} training rows, {}{} test rows, {} inputs{}{}",
         train.file,
         train.len(),
@@ -446,7 +446,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     })?;
     model.network = net;
 
-    println!("trained in {:.2?}", report.elapsed);
+    outln!("trained in {:.2?}", report.elapsed);
     if let Some(best) = report.best_epoch {
         let how = if report.stopped_early {
             format!(
@@ -457,13 +457,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         } else {
             "ran every epoch".into()
         };
-        println!(
+        outln!(
             "early stopping: {how}; restored the weights of epoch {}, the best validation loss",
             best + 1
         );
     }
     for line in &saved {
-        println!("{line}");
+        outln!("{line}");
     }
     let mut shown = None;
     for (name, rows) in [
@@ -477,26 +477,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let scores = Scores::of(&model, &p, &rows.y)?;
         let shown_value =
             (!matches!(scores, Scores::Regression(_))).then(|| shown_loss(loss, value, outputs));
-        println!("{name}: {}", scores.line(shown_value));
+        outln!("{name}: {}", scores.line(shown_value));
         shown = Some((name, scores));
     }
     if let Some((set, scores)) = shown {
         match (&scores, &task) {
             (Scores::Classes(c), Task::Classes { labels }) => {
-                println!("scores ({set} rows):\n{}", c.labelled(labels));
-                println!(
+                outln!("scores ({set} rows):\n{}", c.labelled(labels));
+                outln!(
                     "confusion matrix ({set} rows):\n{}",
                     c.confusion.labelled(labels)
                 );
             }
-            (Scores::Classes(c), _) => println!("scores ({set} rows):\n{c}"),
+            (Scores::Classes(c), _) => outln!("scores ({set} rows):\n{c}"),
             (Scores::Labels(l), _) => {
                 for (name, c) in model.targets.iter().zip(l) {
-                    println!("scores of {name} ({set} rows):\n{c}");
+                    outln!("scores of {name} ({set} rows):\n{c}");
                 }
             }
             (Scores::Regression(r), _) if model.targets.len() > 1 => {
-                println!(
+                outln!(
                     "scores ({set} rows, in the targets' units):\n{}",
                     r.labelled(&model.targets)
                 );
@@ -507,14 +507,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     if let Some(path) = &history {
         let points = write_history(path, &report.history, &epochs, headline, loss, outputs)?;
-        println!("loss curve: {} ({points} points)", path.display());
+        outln!("loss curve: {} ({points} points)", path.display());
     }
     if let Some(path) = &save {
         if save_optimizer {
             model.optimizer = Some((optimizer, state));
         }
         model.save(path)?;
-        println!(
+        outln!(
             "saved {}{}",
             path.display(),
             if save_optimizer {

@@ -24,16 +24,16 @@ pub fn run(args: TuneArgs) -> Result<()> {
         .ok_or_else(|| Error::NoAdapter("neurona tune needs a GPU adapter".into()))?;
     let a = ctx.adapter();
     let kind = if a.software { "software" } else { "hardware" };
-    println!("{} ({}, {kind})", a.name, a.backend);
+    outln!("{} ({}, {kind})", a.name, a.backend);
     if ctx.tunes() {
         match gpu::cache_path() {
-            Some(p) => println!("tuning cache: {}", p.display()),
-            None => println!(
+            Some(p) => outln!("tuning cache: {}", p.display()),
+            None => outln!(
                 "tuning cache: none (no HOME; set NEURONA_CACHE_DIR): choices last this run only"
             ),
         }
     } else {
-        println!(
+        outln!(
             "this device does not tune (a software adapter, or a variant forced by \
              NEURONA_MATMUL): training takes the fixed rule or the forced variant, \
              nothing is cached, and the times below are for reading"
@@ -50,7 +50,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
     for shape in &shapes {
         match tuned.iter().find(|t| t.shape == *shape) {
             Some(t) => print_tuned(t, ctx.tunes_product(shape).then_some(t.choice)),
-            None => println!(
+            None => outln!(
                 "{shape}: {} (the fixed rule: {})",
                 ctx.variant_for(shape),
                 if shape.vec4() {
@@ -67,7 +67,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
 /// One shape's candidates, fastest first, against matmul.wgsl; `kept`:
 /// the variant training will use (`None`: this device does not keep it).
 fn print_tuned(t: &Tuned, kept: Option<MatmulVariant>) {
-    println!(
+    outln!(
         "{}: fastest {}{}",
         t.shape,
         t.choice,
@@ -82,9 +82,9 @@ fn print_tuned(t: &Tuned, kept: Option<MatmulVariant>) {
     by_time.sort_by(|a, b| a.1.total_cmp(&b.1));
     for (v, s) in by_time {
         let ratio = fallback.map_or(String::new(), |f| format!("  {:.2}x matmul.wgsl", f / s));
-        println!("  {:<28} {:>12.1} us{ratio}", v.to_string(), s * 1e6);
+        outln!("  {:<28} {:>12.1} us{ratio}", v.to_string(), s * 1e6);
     }
     for v in &t.rejected {
-        println!("  {v:<28} left out: its bits differ from matmul.wgsl's");
+        outln!("  {v:<28} left out: its bits differ from matmul.wgsl's");
     }
 }

@@ -101,8 +101,18 @@ pub fn save(model: &Model, file: &str, dir: impl AsRef<Path>) -> Result<Vec<Path
     };
     write(MODULE, module.as_bytes())?;
     write(STATE_DICT, &state_dict)?;
-    if let Some(bytes) = &optimizer_bytes {
-        write(OPTIMIZER, bytes)?;
+    match &optimizer_bytes {
+        Some(bytes) => write(OPTIMIZER, bytes)?,
+        // An earlier export's state would not be this model's.
+        None => match std::fs::remove_file(dir.join(OPTIMIZER)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::Io(format!(
+                    "cannot remove an earlier export's {}: {e}",
+                    dir.join(OPTIMIZER).display()
+                )));
+            }
+            _ => {}
+        },
     }
     Ok(written)
 }
@@ -383,8 +393,8 @@ Written by `neurona export --pytorch` (neurona {version}). Beside this file:
     writeln!(
         w,
         r#"
-x: float32 [rows, {inputs}], the raw input columns FEATURES in order (the
-model standardises them). y, as loss_fn takes it:
+x: float32 [rows, {inputs}], the raw input columns FEATURES in order{standardised}.
+y, as loss_fn takes it:
 {y_means}. read_csv(path) gives both from a CSV file.
 """
 
@@ -412,6 +422,11 @@ THRESHOLD = {threshold}
 # neurona's loss: "mse", "bce" or "ce" (see loss_fn).
 LOSS = {loss}"#,
         inputs = net.inputs(),
+        standardised = if model.standardizer.is_some() {
+            " (the model standardises them)"
+        } else {
+            ""
+        },
         features = py_strs(&model.features),
         targets = py_strs(&model.targets),
         task = model
@@ -612,8 +627,21 @@ def classes(p):
         _ => {}
     }
 
-    if let Some((rule, state, training)) = optimizer {
-        optimizer_source(w, model, rule, state, training);
+    match optimizer {
+        Some((rule, state, training)) => optimizer_source(w, model, rule, state, training),
+        // The README's hand-over calls it: say why it cannot work.
+        None => w.push_str(&format!(
+            r#"
+
+def load_optimizer(model):
+    """Not in this export: {source} was saved without its optimizer's state."""
+    raise RuntimeError(
+        "{source} was saved without its optimizer's state, so training cannot go on "
+        "exactly where neurona stopped: train with neurona train --save-optimizer, or "
+        "make a new torch.optim optimizer over training_part(model).parameters()"
+    )
+"#
+        )),
     }
     Ok(py)
 }

@@ -256,7 +256,7 @@ impl Vec4Tile {
                 limits.max_compute_workgroup_size_y,
             ),
             (
-                "max_compute_workgroup_storage_size",
+                "max_compute_workgroup_storage_size (bytes)",
                 self.workgroup_bytes(kind),
                 limits.max_compute_workgroup_storage_size,
             ),

@@ -115,7 +115,7 @@ impl TileShape {
                 limits.max_compute_workgroup_size_y,
             ),
             (
-                "max_compute_workgroup_storage_size",
+                "max_compute_workgroup_storage_size (bytes)",
                 self.workgroup_bytes(),
                 limits.max_compute_workgroup_storage_size,
             ),
