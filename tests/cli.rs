@@ -1110,4 +1110,27 @@ fn a_closed_stdout_one_class_and_clashing_exports_are_handled() {
     assert!(!pt.join("optimizer.safetensors").exists());
     let module = std::fs::read_to_string(pt.join("neurona_model.py")).unwrap();
     assert!(module.contains("def load_optimizer(model):\n    \"\"\"Not in this export"));
+
+    // Labels with a comma or a quote come back as one CSV cell each.
+    let mut rows = String::from("a,city\n");
+    for i in 0..12 {
+        rows += &format!("{i},{}\n", ["\"Paris, FR\"", "\"kat\"\"ze\""][i % 2]);
+    }
+    let cities = dir.file("cities.csv", &rows);
+    let cm = dir.path("cities.safetensors");
+    let cm = cm.to_str().unwrap();
+    let train = [
+        "train", "--data", &cities, "--target", "city", "--epochs", "2",
+    ];
+    assert_ok(&neurona(
+        &[&train[..], &["--backend", "cpu", "--save", cm]].concat(),
+    ));
+    let out = assert_ok(&neurona(&["predict", "--model", cm, "--data", &cities]));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("city,\"p_kat\"\"ze\""), "{out}");
+    let first = lines.next().unwrap();
+    assert!(
+        first.starts_with("\"Paris, FR\",") || first.starts_with("\"kat\"\"ze\","),
+        "{out}"
+    );
 }

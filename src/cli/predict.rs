@@ -117,7 +117,7 @@ pub fn predictions_csv(model: &Model, p: &Matrix, threshold: f32, lines: Option<
         _ if outputs == 1 => header.push(target(0).unwrap_or("prediction".into())),
         _ => header.extend((0..outputs).map(|j| target(j).unwrap_or(format!("output{j}")))),
     }
-    writeln!(text, "{}", header.join(",")).expect("writing to a String");
+    writeln!(text, "{}", csv_row(&header)).expect("writing to a String");
     // Values in the shortest form that reads back to the same f32.
     for r in 0..p.rows() {
         let row = p.row(r);
@@ -151,7 +151,7 @@ pub fn predictions_csv(model: &Model, p: &Matrix, threshold: f32, lines: Option<
             }
             _ => cells.extend(values),
         }
-        writeln!(text, "{}", cells.join(",")).expect("writing to a String");
+        writeln!(text, "{}", csv_row(&cells)).expect("writing to a String");
     }
     text
 }
@@ -190,4 +190,21 @@ pub fn run(args: PredictArgs) -> Result<()> {
         None => out!("{text}"),
     }
     Ok(())
+}
+
+/// One CSV line: a cell holding a comma, a quote or a line break is
+/// quoted, its quotes doubled (RFC 4180), so labels such as "Paris, FR"
+/// read back as one cell.
+fn csv_row(cells: &[String]) -> String {
+    let quoted: Vec<std::borrow::Cow<str>> = cells
+        .iter()
+        .map(|c| {
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\"")).into()
+            } else {
+                c.as_str().into()
+            }
+        })
+        .collect();
+    quoted.join(",")
 }
