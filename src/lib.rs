@@ -125,6 +125,7 @@ pub mod optimizer;
 mod plan;
 pub mod problems;
 mod random;
+pub mod sweep;
 pub mod targets;
 
 pub use activation::{Activation, SigmoidDerivative};

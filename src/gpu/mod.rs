@@ -34,6 +34,7 @@ mod variants;
 pub use context::adapters;
 pub use context::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
 pub(crate) use resident::Resident;
+pub(crate) use small::{Done, MemberSpec, Members, Work};
 pub use variants::{
     LARGE_TILE, MATMUL_VARIANTS, MAX_PER_INVOCATION, MEDIUM_TILE, MatmulChoice, SMALL_TILE, TILE_K,
     TileShape,

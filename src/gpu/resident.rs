@@ -35,10 +35,10 @@ use crate::optimizer::OptimizerState;
 use crate::plan::{PlannedStep, Runner, StepPlan, Validated};
 
 /// Most steps recorded into one submit.
-const MAX_STEPS_PER_SUBMIT: usize = 1024;
+pub(crate) const MAX_STEPS_PER_SUBMIT: usize = 1024;
 /// Work per submit to aim for, so a big network's submit stays well under a
 /// second (drivers may reset a GPU that runs one much longer).
-const FLOP_PER_SUBMIT: f64 = 1e11;
+pub(crate) const FLOP_PER_SUBMIT: f64 = 1e11;
 /// Row indices the index buffer holds at most for shuffled epochs (64 MiB).
 const MAX_SHUFFLED_INDICES: usize = 1 << 24;
 
@@ -92,7 +92,7 @@ struct Validation {
 
 /// Floating-point work of one training step (2·M·N·K per product, three
 /// products a layer), to size submits.
-fn flop_per_step(net: &Network, rows: usize) -> f64 {
+pub(crate) fn flop_per_step(net: &Network, rows: usize) -> f64 {
     net.layers()
         .iter()
         .map(|l| 6.0 * rows as f64 * l.inputs() as f64 * l.outputs() as f64)

@@ -1,0 +1,402 @@
+//! Sweeps: every member of a sweep ends where it would alone, to the bit,
+//! on each backend; folds; a diverging member stops alone; the errors a
+//! sweep gives before anything trains.
+
+use neurona::sweep::{Member, k_folds, together, train_members};
+use neurona::{
+    Activation, BatchOrder, Device, EarlyStopping, Error, Loss, Matrix, Network, Optimizer,
+    OptimizerState, TrainConfig, TrainReport,
+};
+
+use crate::common::{cpu, random_matrix};
+
+/// A network's or a state's values as bits.
+fn bits(net: &Network) -> Vec<u32> {
+    net.layers()
+        .iter()
+        .flat_map(|l| l.weights().iter().chain(l.bias().unwrap_or(&[])))
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+fn state_bits(s: &OptimizerState) -> Vec<u32> {
+    s.first
+        .iter()
+        .chain(&s.second)
+        .flatten()
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+/// What a report says, with its floats as bits (its time left out).
+fn report_bits(
+    r: &TrainReport,
+) -> (
+    Vec<u64>,
+    usize,
+    u64,
+    Vec<(u64, Option<u64>)>,
+    Option<usize>,
+    bool,
+) {
+    (
+        r.history.iter().map(|p| p.loss.to_bits()).collect(),
+        r.steps,
+        r.final_loss.to_bits(),
+        r.epochs
+            .iter()
+            .map(|e| (e.train_loss.to_bits(), e.validation_loss.map(f64::to_bits)))
+            .collect(),
+        r.best_epoch,
+        r.stopped_early,
+    )
+}
+
+/// Rows `rows` of `m`.
+fn take(m: &Matrix, rows: &[u32]) -> Matrix {
+    let data = rows
+        .iter()
+        .flat_map(|&r| m.row(r as usize).to_vec())
+        .collect();
+    Matrix::new(rows.len(), m.cols(), data).unwrap()
+}
+
+/// 45 rows of 3 inputs, 3 one-hot classes, and the same as 0/1 columns.
+fn data() -> (Matrix, Matrix, Matrix, Vec<usize>) {
+    let x = Matrix::new(45, 3, random_matrix(21, 45, 3, -1.0, 1.0)).unwrap();
+    let classes: Vec<usize> = (0..45)
+        .map(|r| {
+            let row = x.row(r);
+            if row[0] + 0.5 * row[1] > 0.3 {
+                0
+            } else if row[2] > 0.0 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
+    let one_hot = classes
+        .iter()
+        .flat_map(|&c| (0..3).map(move |j| (j == c) as u8 as f32))
+        .collect();
+    let y = Matrix::new(45, 3, one_hot).unwrap();
+    let labels = Matrix::new(45, 3, random_matrix(22, 45, 3, 0.0, 1.0)).unwrap();
+    (x, y, labels, classes)
+}
+
+/// A sweep of different members: optimizers (fused SGD, SGD with decay,
+/// momentum, Nesterov, Adam), losses (CE on a softmax, BCE, MSE), widths
+/// and depths, batch sizes and orders, folds with early stopping, and one
+/// member too wide for one workgroup.
+fn members(classes: &[usize]) -> (Vec<Member>, Vec<bool>) {
+    let folds = k_folds(45, 3, 5, Some(classes)).unwrap();
+    let mut members = Vec::new();
+    let mut one_hot = Vec::new();
+    let net = |hidden: &[usize], act: Activation, out: Activation, seed: u64| {
+        let mut b = Network::builder(3);
+        for &h in hidden {
+            b = b.layer(h, act);
+        }
+        b.layer(3, out).build(seed).unwrap()
+    };
+    let shuffled = |seed| BatchOrder::Shuffled { seed };
+    let base = TrainConfig::new().epochs(6);
+    let settings: Vec<(Network, TrainConfig, Option<usize>, bool)> = vec![
+        (
+            net(&[8], Activation::Relu, Activation::Softmax, 1),
+            base.clone()
+                .optimizer(Optimizer::adam())
+                .learning_rate(0.02)
+                .batch_size(8),
+            Some(0),
+            true,
+        ),
+        (
+            net(&[5, 4], Activation::Tanh, Activation::Softmax, 2),
+            base.clone()
+                .optimizer(Optimizer::momentum(0.8))
+                .learning_rate(0.05)
+                .weight_decay(0.01)
+                .batch_size(7)
+                .order(shuffled(3))
+                .early_stopping(EarlyStopping {
+                    patience: 2,
+                    min_delta: 0.0,
+                }),
+            Some(1),
+            true,
+        ),
+        (
+            net(&[6], Activation::Sigmoid, Activation::Sigmoid, 3),
+            base.clone()
+                .optimizer(Optimizer::nesterov(0.5))
+                .learning_rate(0.1)
+                .loss(Loss::Bce)
+                .full_batch(),
+            Some(2),
+            false,
+        ),
+        (
+            net(&[7], Activation::Relu, Activation::Identity, 4),
+            base.clone()
+                .optimizer(Optimizer::Sgd)
+                .learning_rate(0.05)
+                .loss(Loss::Mse)
+                .batch_size(16)
+                .order(BatchOrder::InOrder),
+            None,
+            false,
+        ),
+        (
+            net(&[9], Activation::Relu, Activation::Sigmoid, 5),
+            base.clone()
+                .optimizer(Optimizer::Sgd)
+                .learning_rate(0.3)
+                .weight_decay(0.001)
+                .batch_size(10),
+            None,
+            false,
+        ),
+        (
+            // 3-300-3: its weights alone are more than one workgroup holds.
+            net(&[300], Activation::Relu, Activation::Softmax, 6),
+            base.clone().learning_rate(0.01).batch_size(15),
+            Some(0),
+            true,
+        ),
+    ];
+    for (network, config, fold, classes) in settings {
+        let mut m = Member::new(network, config).unwrap();
+        if let Some(f) = fold {
+            m = m.on_fold(&folds[f]);
+        }
+        members.push(m);
+        one_hot.push(classes);
+    }
+    (members, one_hot)
+}
+
+/// Every member of a sweep on `device` against its lone run there.
+fn members_match_their_lone_runs(device: &Device) {
+    let (x, y, labels, classes) = data();
+    let (mut sweep, one_hot) = members(&classes);
+    // Members share one data set: the 0/1 members train on `labels`.
+    let (mut a, mut b): (Vec<Member>, Vec<Member>) = (Vec::new(), Vec::new());
+    for (m, oh) in sweep.drain(..).zip(&one_hot) {
+        if *oh { a.push(m) } else { b.push(m) }
+    }
+    if device.gpu_context().is_some() {
+        // All but the 3-300-3 member train together in one workgroup each.
+        let together: Vec<bool> = a
+            .iter()
+            .chain(&b)
+            .map(|m| together(device, m, &x))
+            .collect();
+        assert_eq!(together, [true, true, false, true, true, true]);
+    }
+    for (members, targets) in [(&mut a, &y), (&mut b, &labels)] {
+        let before = members.clone();
+        let reports = train_members(device, &x, targets, members, &()).unwrap();
+        for (i, ((m, start), report)) in members.iter().zip(&before).zip(&reports).enumerate() {
+            let mut alone = start.network.clone();
+            let mut state = start.state.clone();
+            let rows: Vec<u32> = start
+                .train_rows
+                .clone()
+                .unwrap_or_else(|| (0..45).collect());
+            let val = start
+                .validation_rows
+                .as_ref()
+                .map(|v| (take(&x, v), take(targets, v)));
+            let lone = alone.fit(
+                device,
+                (&take(&x, &rows), &take(targets, &rows)),
+                val.as_ref().map(|(x, y)| (x, y)),
+                &start.config,
+                &mut state,
+                &mut |_: &_| {},
+            );
+            let report = report.as_ref().unwrap();
+            let lone = lone.unwrap();
+            assert_eq!(
+                bits(&m.network),
+                bits(&alone),
+                "member {i} ({}): weights",
+                m.network
+            );
+            assert_eq!(
+                state_bits(&m.state),
+                state_bits(&state),
+                "member {i}: optimizer state"
+            );
+            assert_eq!((m.state.steps, m.state.epochs), (state.steps, state.epochs));
+            assert_eq!(
+                report_bits(report),
+                report_bits(&lone),
+                "member {i}: report"
+            );
+            assert_ne!(bits(&m.network), bits(&start.network), "member {i} trained");
+        }
+    }
+}
+
+on_each_backend!(
+    members_match_their_lone_runs,
+    every_cpu_member_matches_its_lone_run,
+    every_gpu_member_matches_its_lone_run
+);
+
+#[test]
+fn cpu_members_do_not_depend_on_threads() {
+    // A member with products past gemm's threshold, trained inside rayon
+    // pools of one and two threads, and on the test's own thread.
+    let x = Matrix::new(70, 40, random_matrix(31, 70, 40, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(70, 1, random_matrix(32, 70, 1, 0.0, 1.0)).unwrap();
+    let net = Network::builder(40)
+        .layer(96, Activation::Relu)
+        .layer(1, Activation::Sigmoid)
+        .build(9)
+        .unwrap();
+    let config = TrainConfig::new()
+        .epochs(3)
+        .batch_size(64)
+        .learning_rate(0.01);
+    let mut alone = net.clone();
+    alone.train(&x, &y, &config).unwrap();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut members = vec![
+            Member::new(net.clone(), config.clone()).unwrap(),
+            Member::new(net.clone(), config.clone().learning_rate(0.02)).unwrap(),
+            Member::new(net.clone(), config.clone()).unwrap(),
+        ];
+        pool.install(|| train_members(&cpu(), &x, &y, &mut members, &()).unwrap());
+        assert_eq!(bits(&members[0].network), bits(&alone), "{threads} threads");
+        assert_eq!(bits(&members[2].network), bits(&alone), "{threads} threads");
+        assert_ne!(bits(&members[1].network), bits(&alone));
+    }
+}
+
+fn a_diverging_member_stops_alone(device: &Device) {
+    let x = Matrix::new(20, 2, random_matrix(41, 20, 2, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(20, 1, random_matrix(42, 20, 1, -50.0, 50.0)).unwrap();
+    let net = Network::builder(2)
+        .layer(4, Activation::Identity)
+        .layer(1, Activation::Identity)
+        .build(1)
+        .unwrap();
+    let sgd = TrainConfig::new()
+        .optimizer(Optimizer::Sgd)
+        .loss(Loss::Mse)
+        .epochs(40)
+        .batch_size(5);
+    let mut members = vec![
+        Member::new(net.clone(), sgd.clone().learning_rate(1e-3)).unwrap(),
+        Member::new(net.clone(), sgd.clone().learning_rate(50.0)).unwrap(),
+    ];
+    let reports = train_members(device, &x, &y, &mut members, &()).unwrap();
+    assert!(reports[0].is_ok(), "{:?}", reports[0]);
+    let Err(Error::Diverged { step, .. }) = &reports[1] else {
+        panic!("{:?}", reports[1]);
+    };
+    // Rolled back as a lone run is.
+    let mut alone = net.clone();
+    let lone = alone.train_on(device, &x, &y, &sgd.learning_rate(50.0), |_| {});
+    assert!(matches!(lone, Err(Error::Diverged { step: s, .. }) if s == *step));
+    assert_eq!(bits(&members[1].network), bits(&alone));
+}
+
+on_each_backend!(
+    a_diverging_member_stops_alone,
+    a_diverging_cpu_member_stops_alone,
+    a_diverging_gpu_member_stops_alone
+);
+
+#[test]
+fn a_sweep_checks_every_member_before_training() {
+    let (x, y, _, _) = data();
+    let net = |inputs: usize| {
+        Network::builder(inputs)
+            .layer(3, Activation::Softmax)
+            .build(1)
+            .unwrap()
+    };
+    let config = TrainConfig::new().epochs(1);
+    let message = |members: &mut Vec<Member>| {
+        train_members(&cpu(), &x, &y, members, &())
+            .unwrap_err()
+            .to_string()
+    };
+    let untouched = net(3);
+    let mut empty = Vec::new();
+    assert!(message(&mut empty).contains("at least one member"));
+    let mut widths = vec![
+        Member::new(untouched.clone(), config.clone()).unwrap(),
+        Member::new(net(4), config.clone()).unwrap(),
+    ];
+    let msg = message(&mut widths);
+    assert!(
+        msg.contains("sweep member 2")
+            && msg.contains("takes 4 inputs")
+            && msg.contains("3 input columns"),
+        "{msg}"
+    );
+    assert_eq!(
+        widths[0].network, untouched,
+        "nothing trained before the error"
+    );
+    let mut rows = vec![Member::new(net(3), config.clone()).unwrap()];
+    rows[0].train_rows = Some(vec![0, 45]);
+    assert!(message(&mut rows).contains("row 45, but the data has 45 rows"));
+    rows[0].train_rows = Some(Vec::new());
+    assert!(message(&mut rows).contains("empty list"));
+    let mut bad = vec![Member::new(net(3), config.clone().learning_rate(-1.0)).unwrap()];
+    assert!(message(&mut bad).contains("learning rate"));
+    let mut stopping = vec![
+        Member::new(
+            net(3),
+            config.early_stopping(EarlyStopping {
+                patience: 1,
+                min_delta: 0.0,
+            }),
+        )
+        .unwrap(),
+    ];
+    assert!(message(&mut stopping).contains("validation rows"));
+    let classes = [0usize, 0, 1, 1, 1, 2, 2, 2];
+    let msg = k_folds(8, 3, 0, Some(&classes)).unwrap_err().to_string();
+    assert!(msg.contains("class 0 has 2"), "{msg}");
+}
+
+#[test]
+fn folds_are_disjoint_and_cover_every_row() {
+    let (_, _, _, classes) = data();
+    for (k, stratified) in [(2, false), (5, true), (9, true)] {
+        let folds = k_folds(45, k, 11, stratified.then_some(&classes[..])).unwrap();
+        assert_eq!(folds.len(), k);
+        let mut seen = vec![0; 45];
+        for f in &folds {
+            for &r in &f.validation {
+                seen[r as usize] += 1;
+                assert!(!f.train.contains(&r), "row {r} both trains and validates");
+            }
+            assert_eq!(f.train.len() + f.validation.len(), 45);
+        }
+        assert!(
+            seen.iter().all(|&n| n == 1),
+            "every row validated once: {seen:?}"
+        );
+    }
+    assert_eq!(
+        k_folds(45, 5, 11, None).unwrap(),
+        k_folds(45, 5, 11, None).unwrap()
+    );
+    assert_ne!(
+        k_folds(45, 5, 11, None).unwrap(),
+        k_folds(45, 5, 12, None).unwrap()
+    );
+}
