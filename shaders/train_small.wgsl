@@ -89,10 +89,13 @@ struct Net {
 
 var<workgroup> mem: array<f32, MEM>;
 var<workgroup> partial: array<f32, THREADS>;
+// This workgroup's network, copied from one_net or nets at the start. Loop
+// bounds around barriers are read from it with workgroupUniformLoad.
+var<workgroup> net: Net;
 
 // The loss of one value as loss.wgsl computes it: from ŷ (MSE) or from the
 // logit z (BCE).
-fn loss_value(net: Net, p: f32, z: f32, t: f32) -> f32 {
+fn loss_value(p: f32, z: f32, t: f32) -> f32 {
     if net.loss == MSE {
         let e = p - t;
         return 0.5 * e * e;
@@ -100,17 +103,16 @@ fn loss_value(net: Net, p: f32, z: f32, t: f32) -> f32 {
     return max(z, 0.0) - t * z + log(1.0 + exp(-abs(z)));
 }
 
-// The input of layer l for row r, column i: the batch or the activations
-// before it.
-fn layer_input(net: Net, l: u32, r: u32, i: u32) -> f32 {
-    if l == 0u { return mem[net.x_off + r * net.n_in + i]; }
-    let prev = net.dims[l - 1u];
-    return mem[net.offs[l - 1u].y + r * prev.y + i];
+// Where layer l's input sits in mem, and its width: the batch's inputs,
+// or the activations of the layer before.
+fn input_of(l: u32) -> vec2<u32> {
+    if l == 0u { return vec2(net.x_off, net.n_in); }
+    return vec2(net.offs[l - 1u].y, net.dims[l - 1u].y);
 }
 
 // Cross-entropy of row r from its logits (in the output's delta slot), as
 // loss.wgsl's row_cross_entropy.
-fn row_cross_entropy(net: Net, r: u32) -> f32 {
+fn row_cross_entropy(r: u32) -> f32 {
     let last = net.layers - 1u;
     let n = net.dims[last].y;
     let z = net.offs[last].z + r * n;
@@ -129,16 +131,16 @@ fn row_cross_entropy(net: Net, r: u32) -> f32 {
 
 // loss.wgsl's partial sum number `lane`: elements (rows for CE) lane,
 // lane + 256, ... in order.
-fn lane_sum(net: Net, lane: u32, rows: u32) -> f32 {
+fn lane_sum(lane: u32, rows: u32) -> f32 {
     let last = net.layers - 1u;
     let n = net.dims[last].y;
     let o = net.offs[last];
     var sum = 0.0;
     if net.loss == CE {
-        for (var r = lane; r < rows; r += LANES) { sum += row_cross_entropy(net, r); }
+        for (var r = lane; r < rows; r += LANES) { sum += row_cross_entropy(r); }
     } else {
         for (var e = lane; e < rows * n; e += LANES) {
-            sum += loss_value(net, mem[o.y + e], mem[o.z + e], mem[net.y_off + e]);
+            sum += loss_value(mem[o.y + e], mem[o.z + e], mem[net.y_off + e]);
         }
     }
     return sum;
@@ -148,9 +150,9 @@ fn lane_sum(net: Net, lane: u32, rows: u32) -> f32 {
 // partial sums halved to 128 and to 64 here in registers (lane tid holds
 // lanes tid and tid + 128, tid + 64 holds tid + 64 and tid + 192), then the
 // same tree over the 64 left.
-fn batch_loss(net: Net, tid: u32, rows: u32, slot: u32) {
-    let low = lane_sum(net, tid, rows) + lane_sum(net, tid + 128u, rows);
-    let high = lane_sum(net, tid + 64u, rows) + lane_sum(net, tid + 192u, rows);
+fn batch_loss(tid: u32, rows: u32, slot: u32) {
+    let low = lane_sum(tid, rows) + lane_sum(tid + 128u, rows);
+    let high = lane_sum(tid + 64u, rows) + lane_sum(tid + 192u, rows);
     partial[tid] = low + high;
     workgroupBarrier();
     for (var half = THREADS / 2u; half > 0u; half >>= 1u) {
@@ -161,7 +163,7 @@ fn batch_loss(net: Net, tid: u32, rows: u32, slot: u32) {
 }
 
 // One update of value e of layer l, whose gradient product is `acc`.
-fn update_value(net: Net, step: Step, l: u32, e: u32, acc: f32) {
+fn update_value(step: Step, l: u32, e: u32, acc: f32) {
     let d = net.dims[l];
     let o = net.offs[l];
     let w = mem[o.x + e];
@@ -196,14 +198,18 @@ fn update_value(net: Net, step: Step, l: u32, e: u32, acc: f32) {
     }
 }
 
-// Steps net.first .. net.first + net.steps of one network.
-fn run(net: Net, tid: u32) {
-    let last = net.layers - 1u;
+// Steps net.first .. net.first + net.steps of this workgroup's network.
+fn run(tid: u32) {
+    let layers = workgroupUniformLoad(&net.layers);
+    let first = workgroupUniformLoad(&net.first);
+    let count = workgroupUniformLoad(&net.steps);
+    let evaluate = workgroupUniformLoad(&net.eval).x == 1u;
+    let last = layers - 1u;
+    let softmax = workgroupUniformLoad(&net.dims[last]).w == SOFTMAX;
     let n_out = net.dims[last].y;
-    let evaluate = net.eval.x == 1u;
 
     // Weights into workgroup memory.
-    for (var l = 0u; l < net.layers; l++) {
+    for (var l = 0u; l < layers; l++) {
         let d = net.dims[l];
         let o = net.offs[l];
         for (var e = tid; e < (d.x + d.z) * d.y; e += THREADS) {
@@ -212,7 +218,7 @@ fn run(net: Net, tid: u32) {
     }
     workgroupBarrier();
 
-    for (var s = net.first; s < net.first + net.steps; s++) {
+    for (var s = first; s < first + count; s++) {
         let step = steps[s];
         let rows = step.rows;
 
@@ -228,15 +234,17 @@ fn run(net: Net, tid: u32) {
         workgroupBarrier();
 
         // Forward.
-        for (var l = 0u; l < net.layers; l++) {
+        for (var l = 0u; l < layers; l++) {
             let d = net.dims[l];
             let o = net.offs[l];
+            let input = input_of(l);
             for (var e = tid; e < rows * d.y; e += THREADS) {
                 let r = e / d.y;
                 let j = e % d.y;
+                let a = input.x + r * input.y;
                 var sum = 0.0;
                 for (var i = 0u; i < d.x; i++) {
-                    sum = fma(layer_input(net, l, r, i), mem[o.x + i * d.y + j], sum);
+                    sum = fma(mem[a + i], mem[o.x + i * d.y + j], sum);
                 }
                 var z = sum;
                 if d.z == 1u { z += mem[o.x + d.x * d.y + j]; }
@@ -250,7 +258,7 @@ fn run(net: Net, tid: u32) {
         }
         let dl = net.dims[last];
         let ol = net.offs[last];
-        if dl.w == SOFTMAX {
+        if softmax {
             for (var r = tid; r < rows; r += THREADS) {
                 let z = ol.z + r * n_out;
                 var m = mem[z];
@@ -263,7 +271,7 @@ fn run(net: Net, tid: u32) {
             workgroupBarrier();
         }
 
-        batch_loss(net, tid, rows, step.loss_slot);
+        batch_loss(tid, rows, step.loss_slot);
 
         if evaluate {
             if net.eval.y == 1u {
@@ -313,25 +321,27 @@ fn run(net: Net, tid: u32) {
 
         // Updates: every layer's deltas are ready, no weight is read again
         // this step.
-        for (var l = 0u; l < net.layers; l++) {
+        for (var l = 0u; l < layers; l++) {
             let d = net.dims[l];
+            let deltas = net.offs[l].z;
+            let input = input_of(l);
             for (var e = tid; e < (d.x + d.z) * d.y; e += THREADS) {
                 let i = e / d.y;
                 let j = e % d.y;
                 var acc = 0.0;
                 for (var r = 0u; r < rows; r++) {
                     var a = 1.0; // the bias row sees ones
-                    if i < d.x { a = layer_input(net, l, r, i); }
-                    acc = fma(a, mem[net.offs[l].z + r * d.y + j], acc);
+                    if i < d.x { a = mem[input.x + r * input.y + i]; }
+                    acc = fma(a, mem[deltas + r * d.y + j], acc);
                 }
-                update_value(net, step, l, e, acc);
+                update_value(step, l, e, acc);
             }
         }
         workgroupBarrier();
     }
 
     if evaluate { return; }
-    for (var l = 0u; l < net.layers; l++) {
+    for (var l = 0u; l < layers; l++) {
         let d = net.dims[l];
         let o = net.offs[l];
         for (var e = tid; e < (d.x + d.z) * d.y; e += THREADS) {
@@ -343,7 +353,8 @@ fn run(net: Net, tid: u32) {
 // One network, its Net in a uniform.
 @compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) tid: u32) {
-    run(one_net, tid);
+    if tid == 0u { net = one_net; }
+    run(tid);
 }
 
 // Many networks, workgroup w training nets[w].
@@ -352,5 +363,6 @@ fn members(
     @builtin(local_invocation_index) tid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
-    run(nets[wid.x], tid);
+    if tid == 0u { net = nets[wid.x]; }
+    run(tid);
 }

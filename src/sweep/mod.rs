@@ -40,6 +40,8 @@
 //! # Ok::<(), neurona::Error>(())
 //! ```
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 mod folds;
 mod lockstep;
 
