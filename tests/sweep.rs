@@ -28,17 +28,19 @@ fn state_bits(s: &OptimizerState) -> Vec<u32> {
         .collect()
 }
 
-/// What a report says, with its floats as bits (its time left out).
-fn report_bits(
-    r: &TrainReport,
-) -> (
+/// A report's losses, steps, epochs, best epoch and early stop, floats as
+/// bits.
+type ReportBits = (
     Vec<u64>,
     usize,
     u64,
     Vec<(u64, Option<u64>)>,
     Option<usize>,
     bool,
-) {
+);
+
+/// What a report says, with its floats as bits (its time left out).
+fn report_bits(r: &TrainReport) -> ReportBits {
     (
         r.history.iter().map(|p| p.loss.to_bits()).collect(),
         r.steps,
@@ -399,4 +401,297 @@ fn folds_are_disjoint_and_cover_every_row() {
         k_folds(45, 5, 11, None).unwrap(),
         k_folds(45, 5, 12, None).unwrap()
     );
+}
+
+/// The binary end to end: the table, its CSV, the best model and an
+/// ensemble, as files that `predict` and `evaluate` read.
+mod command_line {
+    use std::process::{Command, Output};
+
+    use neurona::Matrix;
+    use neurona::model_file::{Ensemble, Model};
+
+    fn neurona(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_neurona"))
+            .args(args)
+            .env_remove("NEURONA_BACKEND")
+            .output()
+            .expect("the binary runs")
+    }
+
+    #[track_caller]
+    fn ok(out: &Output) -> String {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "stdout:\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+
+    #[track_caller]
+    fn fails(out: &Output, want: &str) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(want), "{err:?} does not say {want:?}");
+    }
+
+    /// 90 flowers-like rows: two measures and a text label of 3 kinds.
+    fn csv(dir: &tempfile::TempDir) -> String {
+        let mut s = String::from("a,b,kind\n");
+        for i in 0..90 {
+            let kind = ["small", "mid", "big"][i % 3];
+            let base = (i % 3) as f32;
+            let (a, b) = (
+                base + (i * 7 % 10) as f32 / 12.0,
+                base * 0.5 + (i * 3 % 10) as f32 / 9.0,
+            );
+            s += &format!("{a},{b},{kind}\n");
+        }
+        let path = dir.path().join("kinds.csv");
+        std::fs::write(&path, s).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn sweep_prints_and_writes_the_table_and_saves_the_best() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = csv(&dir);
+        let (table, best) = (
+            dir.path().join("t.csv"),
+            dir.path().join("best.safetensors"),
+        );
+        let out = ok(&neurona(&[
+            "sweep",
+            "--data",
+            &data,
+            "--target",
+            "kind",
+            "--hidden",
+            "4;8",
+            "--lr",
+            "0.01,0.05",
+            "--seeds",
+            "0..2",
+            "--folds",
+            "3",
+            "--epochs",
+            "30",
+            "--backend",
+            "cpu",
+            "--csv",
+            table.to_str().unwrap(),
+            "--save",
+            best.to_str().unwrap(),
+        ]));
+        assert!(
+            out.contains("sweep of 24 networks: 4 settings x 2 seeds x 3 folds"),
+            "{out}"
+        );
+        assert!(out.contains("validated on each of 3 folds"), "{out}");
+        let ranked: Vec<&str> = out
+            .lines()
+            .filter(|l| l.trim_start().starts_with(['1', '2', '3', '4']) && l.contains("adam"))
+            .collect();
+        assert_eq!(ranked.len(), 4, "{out}");
+        let csv = std::fs::read_to_string(&table).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(
+            lines[0].starts_with("rank,network,optimizer,learning_rate"),
+            "{csv}"
+        );
+        assert_eq!(lines.len(), 5, "{csv}");
+        let means: Vec<f64> = lines[1..]
+            .iter()
+            .map(|l| l.split(',').nth(7).unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            means.windows(2).all(|w| w[0] >= w[1]),
+            "sorted best first: {means:?}"
+        );
+        for l in &lines[1..] {
+            assert_eq!(
+                l.split(',').nth(6),
+                Some("6"),
+                "2 seeds x 3 folds per setting: {l}"
+            );
+        }
+        // The best model is a neurona model with the data's columns and
+        // labels; evaluate and predict read it.
+        let model = Model::load(&best).unwrap();
+        assert_eq!(model.features, ["a", "b"]);
+        assert_eq!(model.labels().unwrap(), ["big", "mid", "small"]);
+        assert!(
+            ok(&neurona(&[
+                "evaluate",
+                "--model",
+                best.to_str().unwrap(),
+                "--data",
+                &data
+            ]))
+            .contains("accuracy")
+        );
+        let predicted = ok(&neurona(&[
+            "predict",
+            "--model",
+            best.to_str().unwrap(),
+            "--data",
+            &data,
+        ]));
+        assert_eq!(predicted.lines().next(), Some("kind,p_big,p_mid,p_small"));
+    }
+
+    #[test]
+    fn an_ensemble_predicts_the_mean_of_its_members() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = csv(&dir);
+        let file = dir.path().join("ens.safetensors");
+        let out = ok(&neurona(&[
+            "sweep",
+            "--data",
+            &data,
+            "--target",
+            "kind",
+            "--hidden",
+            "6",
+            "--seeds",
+            "0..4",
+            "--validation-split",
+            "0.3",
+            "--epochs",
+            "20",
+            "--lr",
+            "0.02",
+            "--backend",
+            "cpu",
+            "--save",
+            file.to_str().unwrap(),
+            "--ensemble",
+            "3",
+        ]));
+        assert!(out.contains("an ensemble of the 3 best networks"), "{out}");
+        let ensemble = Ensemble::load(&file).unwrap();
+        assert_eq!(ensemble.len(), 3);
+        let distinct: Vec<_> = ensemble.networks().collect();
+        assert!(distinct[0] != distinct[1] && distinct[1] != distinct[2]);
+        // The file's rows, as predict reads them.
+        let text = std::fs::read_to_string(&data).unwrap();
+        let rows: Vec<f32> = text
+            .lines()
+            .skip(1)
+            .flat_map(|l| {
+                l.split(',')
+                    .take(2)
+                    .map(|v| v.parse::<f32>().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let x = Matrix::new(90, 2, rows).unwrap();
+        let scaled = ensemble
+            .model
+            .standardizer
+            .as_ref()
+            .unwrap()
+            .apply(&x)
+            .unwrap();
+        let mean = ensemble.predict(&x).unwrap();
+        for r in 0..90 {
+            for j in 0..3 {
+                let each: f32 = ensemble
+                    .networks()
+                    .map(|n| n.predict(&scaled).unwrap().row(r)[j])
+                    .sum::<f32>()
+                    / 3.0;
+                assert!(
+                    (mean.row(r)[j] - each).abs() <= 1e-6,
+                    "row {r}: {} vs {each}",
+                    mean.row(r)[j]
+                );
+            }
+        }
+        // predict writes the ensemble's probabilities, to the f32.
+        let predicted = ok(&neurona(&[
+            "predict",
+            "--model",
+            file.to_str().unwrap(),
+            "--data",
+            &data,
+        ]));
+        for (r, line) in predicted.lines().skip(1).enumerate() {
+            let p: Vec<f32> = line
+                .split(',')
+                .skip(1)
+                .map(|v| v.parse().unwrap())
+                .collect();
+            assert_eq!(p, mean.row(r), "row {r}");
+        }
+        let scored = ok(&neurona(&[
+            "evaluate",
+            "--model",
+            file.to_str().unwrap(),
+            "--data",
+            &data,
+        ]));
+        assert!(
+            scored.contains("an ensemble of 3 networks, their mean"),
+            "{scored}"
+        );
+        // Alone, the file's first member is a model like any other.
+        assert_eq!(Model::load(&file).unwrap().network, ensemble.model.network);
+    }
+
+    #[test]
+    fn a_bad_sweep_is_one_line_before_anything_trains() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = csv(&dir);
+        let save = dir.path().join("never.safetensors");
+        let s = save.to_str().unwrap();
+        let base = [
+            "sweep",
+            "--data",
+            &data,
+            "--target",
+            "kind",
+            "--backend",
+            "cpu",
+            "--save",
+            s,
+        ];
+        let with = |more: &[&str]| {
+            let mut a: Vec<&str> = base.to_vec();
+            a.extend(more);
+            neurona(&a)
+        };
+        fails(&with(&["--folds", "31"]), "class \"big\" has 30 rows");
+        fails(&with(&["--seeds", "5..2"]), "the range is empty");
+        fails(&with(&["--seeds", "a,b"]), "expected a list");
+        fails(&with(&["--lr", "0.1..0.01:0"]), "count from 1");
+        fails(&with(&["--layers", "4,3;4,x"]), "\"x\" is not a width");
+        fails(
+            &with(&["--layers", "4,2"]),
+            "--layers 4,2 ends in 2 outputs",
+        );
+        fails(
+            &with(&["--early-stopping", "3"]),
+            "give --folds or --validation-split",
+        );
+        fails(
+            &with(&["--seeds", "0..100000000"]),
+            "more than a sweep trains",
+        );
+        fails(
+            &with(&[
+                "--seeds",
+                "0..1000",
+                "--lr",
+                "1e-4..1:1000",
+                "--folds",
+                "10",
+            ]),
+            "more than the 1048576 networks",
+        );
+        fails(&with(&["--metric", "r2"]), "scored by accuracy");
+        assert!(!save.exists());
+    }
 }

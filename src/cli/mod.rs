@@ -9,6 +9,7 @@ mod notebook;
 mod plan;
 mod predict;
 mod progress;
+mod sweep;
 mod train;
 
 use clap::Parser;
@@ -46,6 +47,7 @@ pub fn run() -> Result<()> {
         Some(args::Command::Evaluate(a)) => evaluate::run(a),
         Some(args::Command::Info(a)) => info::run(a),
         Some(args::Command::Bench(a)) => bench::run(a),
+        Some(args::Command::Sweep(a)) => sweep::run(*a),
     }
 }
 

@@ -211,14 +211,13 @@ fn rows_of(i: usize, member: &Member, rows: usize) -> Result<(Vec<u32>, Option<V
     Ok((train, member.validation_rows.clone()))
 }
 
+/// A checked member's settings, training rows and validation rows.
+type Checked = (TrainConfig, Vec<u32>, Option<Vec<u32>>);
+
 /// Every check a lone run of each member would make, before any member
 /// trains: the settings made for each network, its data and rows, its
 /// state; and that all fit in memory.
-fn check_members(
-    inputs: &Matrix,
-    targets: &Matrix,
-    members: &[Member],
-) -> Result<Vec<(TrainConfig, Vec<u32>, Option<Vec<u32>>)>> {
+fn check_members(inputs: &Matrix, targets: &Matrix, members: &[Member]) -> Result<Vec<Checked>> {
     if members.is_empty() {
         return Err(Error::Config(
             "a sweep needs at least one member; the list of networks is empty".into(),
@@ -481,10 +480,7 @@ fn train_on_cpu(
 ) -> Result<Vec<Result<TrainReport>>> {
     let checked = check_members(inputs, targets, members)?;
     let device = Device::cpu("asked for");
-    let run = |(i, (m, (config, train, validation))): (
-        usize,
-        (&mut Member, (TrainConfig, Vec<u32>, Option<Vec<u32>>)),
-    )|
+    let run = |(i, (m, (config, train, validation))): (usize, (&mut Member, Checked))|
      -> Result<Result<TrainReport>> {
         let (x, y, val) = member_rows(inputs, targets, m, &train, validation.as_deref())?;
         let mut watch = Watch {
