@@ -435,6 +435,9 @@ mod command_line {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains(want), "{err:?} does not say {want:?}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(!said.contains("trained"), "it trained first: {said}");
     }
 
     /// 90 flowers-like rows: two measures and a text label of 3 kinds.
@@ -639,6 +642,67 @@ mod command_line {
         );
         // Alone, the file's first member is a model like any other.
         assert_eq!(Model::load(&file).unwrap().network, ensemble.model.network);
+        let info = ok(&neurona(&["info", "--model", file.to_str().unwrap()]));
+        assert!(
+            info.contains("an ensemble of 3 networks") && info.contains("member 3: 2-6(relu)-3"),
+            "{info}"
+        );
+    }
+
+    #[test]
+    fn a_diverging_setting_is_marked_and_the_others_still_rank() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = csv(&dir);
+        let table = dir.path().join("t.csv");
+        let best = dir.path().join("best.safetensors");
+        let out = ok(&neurona(&[
+            "sweep",
+            "--data",
+            &data,
+            "--target",
+            "kind",
+            "--hidden",
+            "6",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e30,0.1",
+            "--seeds",
+            "0,1",
+            "--epochs",
+            "10",
+            "--backend",
+            "cpu",
+            "--csv",
+            table.to_str().unwrap(),
+            "--save",
+            best.to_str().unwrap(),
+        ]));
+        assert!(
+            out.contains("2 diverged and stopped alone (marked)"),
+            "{out}"
+        );
+        let marked: Vec<&str> = out.lines().filter(|l| l.contains("diverged")).collect();
+        assert!(
+            marked
+                .iter()
+                .any(|l| l.contains("1.000e30") && l.ends_with("2 of 2 diverged")),
+            "{out}"
+        );
+        let csv = std::fs::read_to_string(&table).unwrap();
+        let rows: Vec<Vec<&str>> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert_eq!(rows.len(), 2, "{csv}");
+        // The rate that learns ranks first, with a score; the other last,
+        // its score empty and both runs counted as diverged.
+        assert_eq!((rows[0][3], rows[0][12]), ("0.1", "0"), "{csv}");
+        assert!(rows[0][7].parse::<f64>().unwrap() > 0.5, "{csv}");
+        assert_eq!((rows[1][7], rows[1][12]), ("", "2"), "{csv}");
+        let model = Model::load(&best).unwrap();
+        assert_eq!(model.training.unwrap().learning_rate, 0.1);
     }
 
     #[test]
@@ -666,6 +730,8 @@ mod command_line {
         fails(&with(&["--folds", "31"]), "class \"big\" has 30 rows");
         fails(&with(&["--seeds", "5..2"]), "the range is empty");
         fails(&with(&["--seeds", "a,b"]), "expected a list");
+        fails(&with(&["--lr="]), "--lr is an empty list");
+        fails(&with(&["--hidden="]), "--hidden is an empty list");
         fails(&with(&["--lr", "0.1..0.01:0"]), "count from 1");
         fails(&with(&["--layers", "4,3;4,x"]), "\"x\" is not a width");
         fails(

@@ -23,8 +23,19 @@ use super::train::Scores;
 /// The most networks one sweep trains.
 const MAX_NETWORKS: usize = 1 << 20;
 
+/// An error for a flag given an empty list.
+fn empty(flag: &str, text: &str) -> Result<()> {
+    match text.trim().is_empty() {
+        true => Err(Error::Config(format!(
+            "{flag} is an empty list: give at least one value"
+        ))),
+        false => Ok(()),
+    }
+}
+
 /// `0,1,2` or `0..8` (0 to 7).
 fn seeds(text: &str) -> Result<Vec<u64>> {
+    empty("--seeds", text)?;
     let bad = || {
         Error::Config(format!(
             "--seeds {text:?}: expected a list (0,1,2) or a range (0..8)"
@@ -55,6 +66,7 @@ fn seeds(text: &str) -> Result<Vec<u64>> {
 
 /// `0.001,0.01` or `A..B:N` (N values from A to B, evenly on a log scale).
 fn numbers(flag: &str, text: &str) -> Result<Vec<f32>> {
+    empty(flag, text)?;
     let bad = || {
         Error::Config(format!(
             "{flag} {text:?}: expected a list (0.001,0.01) or A..B:N (N values from A to B on a log scale)"
@@ -90,6 +102,7 @@ fn numbers(flag: &str, text: &str) -> Result<Vec<f32>> {
 
 /// `16,3` as widths.
 fn widths(flag: &str, text: &str) -> Result<Vec<usize>> {
+    empty(flag, text)?;
     text.split(',')
         .map(|s| {
             s.trim().parse().map_err(|_| {
@@ -265,7 +278,7 @@ fn spread(values: &[f64]) -> (f64, f64) {
 
 /// A rate in four significant digits.
 fn rate(lr: f32) -> String {
-    if lr >= 0.001 {
+    if (0.001..1000.0).contains(&lr) {
         format!("{}", (lr as f64 * 1e4).round() / 1e4)
     } else {
         format!("{lr:.3e}")
@@ -392,6 +405,25 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let file = first.train.file.clone();
     let task = first.model.task.clone().expect("the plan sets the task");
     let rows = x.rows();
+    let headline = match &task {
+        Task::Regression => "r2",
+        _ => "accuracy",
+    };
+    let metric = args.metric.unwrap_or(match task {
+        Task::Regression => MetricArg::R2,
+        _ => MetricArg::Accuracy,
+    });
+    if metric != MetricArg::Loss && (metric == MetricArg::R2) != (headline == "r2") {
+        return Err(Error::Config(format!(
+            "--metric {}: the target is {}, scored by {headline} (or --metric loss)",
+            if metric == MetricArg::R2 {
+                "r2"
+            } else {
+                "accuracy"
+            },
+            describe_task(&task, &args.target)
+        )));
+    }
     let row_classes = classes(&task, &y);
     let folds: Vec<Option<Fold>> = match (args.folds, args.validation_split) {
         (Some(k), _) => {
@@ -559,7 +591,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 r.stopped_early,
                 r.elapsed,
             ),
-            Err(_) => (true, 0, false, Duration::ZERO),
+            // Its epochs before the one that broke it.
+            Err(Error::Diverged { .. }) => (true, m.state.epochs as usize, false, Duration::ZERO),
+            Err(e) => return Err(e.clone()),
         };
         let (score, loss) = if diverged {
             (f64::NAN, f64::NAN)
@@ -585,25 +619,6 @@ pub fn run(args: SweepArgs) -> Result<()> {
             diverged,
             time,
         });
-    }
-    let headline = match &task {
-        Task::Regression => "r2",
-        _ => "accuracy",
-    };
-    let metric = args.metric.unwrap_or(match task {
-        Task::Regression => MetricArg::R2,
-        _ => MetricArg::Accuracy,
-    });
-    if metric != MetricArg::Loss && (metric == MetricArg::R2) != (headline == "r2") {
-        return Err(Error::Config(format!(
-            "--metric {}: the target is {}, scored by {headline} (or --metric loss)",
-            if metric == MetricArg::R2 {
-                "r2"
-            } else {
-                "accuracy"
-            },
-            describe_task(&task, &args.target)
-        )));
     }
     // Higher is better, NaN (diverged) last.
     let key = |score: f64, loss: f64| -> f64 {
@@ -645,23 +660,14 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 },
                 runs: mine.len(),
                 diverged: mine.len() - ok.len(),
-                epochs: ok.iter().map(|r| r.epochs as f64).sum::<f64>() / ok.len().max(1) as f64,
+                epochs: mine.iter().map(|r| r.epochs as f64).sum::<f64>() / mine.len() as f64,
                 stopped: ok.iter().filter(|r| r.stopped_early).count(),
-                time: mine.iter().map(|r| r.time).sum::<Duration>() / mine.len().max(1) as u32,
+                time: ok.iter().map(|r| r.time).sum::<Duration>() / ok.len().max(1) as u32,
             }
         })
         .collect();
     // Ties broken by the lower loss.
-    table.sort_by(|a, b| {
-        key(b.score.0, b.loss)
-            .partial_cmp(&key(a.score.0, a.loss))
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(
-                a.loss
-                    .partial_cmp(&b.loss)
-                    .unwrap_or(std::cmp::Ordering::Equal),
-            )
-    });
+    table.sort_by(|a, b| better(&key, (a.score.0, a.loss), (b.score.0, b.loss)));
 
     println!(
         "trained {} networks in {:.2?}{}",
@@ -764,23 +770,46 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 format!("{:.4}", row.loss)
             },
             epochs,
-            format!("{:.2?}", row.time),
+            if row.diverged == row.runs {
+                "-".to_string()
+            } else {
+                format!("{:.2?}", row.time)
+            },
         );
+        // A diverged setting's figures are empty fields, not NaN.
+        let field = |v: f64| {
+            if v.is_nan() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        };
         csv += &format!(
-            "{},{},{},{lr},{},{batch},{},{mean},{std},{},{},{},{},{}\n",
+            "{},{},{},{lr},{},{batch},{},{},{},{},{},{},{},{}\n",
             rank + 1,
             net,
             optimizer.name(),
             s.weight_decay,
             row.runs,
-            row.loss,
+            field(mean),
+            field(std),
+            field(row.loss),
             row.epochs,
             row.stopped,
             row.diverged,
-            row.time.as_secs_f64()
+            if row.diverged == row.runs {
+                String::new()
+            } else {
+                row.time.as_secs_f64().to_string()
+            }
         );
     }
     print!("{text}");
+    if device.gpu_context().is_some() && together_count > 0 {
+        println!(
+            "(time: the {together_count} networks trained together on the GPU each count the whole run's)"
+        );
+    }
     if let Some(best) = table.first() {
         let s = &settings[best.setting];
         println!(
@@ -813,7 +842,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         save(
             path,
             &args,
-            &table.first().map(|r| r.setting),
+            &table.iter().map(|r| r.setting).collect::<Vec<_>>(),
             &runs,
             &members,
             &plans,
@@ -829,30 +858,62 @@ fn first_standardised(plans: &[(Model, Optimizer, usize)]) -> bool {
     plans.first().is_some_and(|p| p.0.standardizer.is_some())
 }
 
+/// `a` before `b` when its key is higher (scores equal to 1e-9 count as
+/// equal: means of the same accuracies summed in another order), then
+/// when its loss is lower; NaN last.
+fn better(
+    key: &dyn Fn(f64, f64) -> f64,
+    (a_score, a_loss): (f64, f64),
+    (b_score, b_loss): (f64, f64),
+) -> std::cmp::Ordering {
+    let (ka, kb) = (key(a_score, a_loss), key(b_score, b_loss));
+    let lower_loss = || {
+        let nan_last = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
+        nan_last(a_loss).total_cmp(&nan_last(b_loss))
+    };
+    if (ka - kb).abs() <= 1e-9 || ka == kb {
+        lower_loss()
+    } else {
+        kb.total_cmp(&ka)
+    }
+}
+
 /// Save the best run of the best setting, or with `--ensemble TOP` the TOP
-/// best runs as an ensemble.
+/// best runs: the best run of each setting in the table's order (`ranked`),
+/// then each one's second best, and so on, so that a grid's ensemble
+/// spans its best settings and a seed sweep's is its best seeds.
 #[allow(clippy::too_many_arguments)]
 fn save(
     path: &PathBuf,
     args: &SweepArgs,
-    best_setting: &Option<usize>,
+    ranked: &[usize],
     runs: &[Run],
     members: &[Member],
     plans: &[(Model, Optimizer, usize)],
     runs_of: &[(usize, u64, Option<usize>, usize)],
     key: &dyn Fn(f64, f64) -> f64,
 ) -> Result<()> {
-    let mut order: Vec<usize> = (0..runs.len()).filter(|&i| !runs[i].diverged).collect();
-    order.sort_by(|&a, &b| {
-        key(runs[b].score, runs[b].loss)
-            .partial_cmp(&key(runs[a].score, runs[a].loss))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let Some(&top) = order
+    let per_setting: Vec<Vec<usize>> = ranked
         .iter()
-        .find(|&&i| Some(runs[i].setting) == *best_setting)
-        .or(order.first())
-    else {
+        .map(|&s| {
+            let mut mine: Vec<usize> = (0..runs.len())
+                .filter(|&i| runs[i].setting == s && !runs[i].diverged)
+                .collect();
+            mine.sort_by(|&a, &b| {
+                better(
+                    key,
+                    (runs[a].score, runs[a].loss),
+                    (runs[b].score, runs[b].loss),
+                )
+            });
+            mine
+        })
+        .collect();
+    let deepest = per_setting.iter().map(Vec::len).max().unwrap_or(0);
+    let order: Vec<usize> = (0..deepest)
+        .flat_map(|d| per_setting.iter().filter_map(move |v| v.get(d).copied()))
+        .collect();
+    let Some(&top) = order.first() else {
         return Err(Error::Config(
             "every network diverged: there is no model to save".into(),
         ));
