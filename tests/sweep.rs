@@ -705,6 +705,35 @@ mod command_line {
         assert_eq!(model.training.unwrap().learning_rate, 0.1);
     }
 
+    /// `neurona bench --sweep` at a tiny size: its rows, not its times.
+    #[test]
+    fn the_sweep_benchmark_prints_its_cpu_rows() {
+        let out = ok(&neurona(&[
+            "bench",
+            "--sweep",
+            "--members",
+            "3",
+            "--epochs",
+            "1",
+            "--sequential",
+            "2",
+            "--json",
+        ]));
+        let rows: Vec<&str> = out.lines().collect();
+        for work in ["S", "S-seq"] {
+            assert!(
+                rows.iter().any(
+                    |r| r.starts_with(&format!("{{\"workload\":\"{work}\",\"device\":\"CPU\""))
+                ),
+                "{out}"
+            );
+        }
+        fails(
+            &neurona(&["bench", "--sweep", "--members", "0"]),
+            "--members needs at least 1",
+        );
+    }
+
     #[test]
     fn a_bad_sweep_is_one_line_before_anything_trains() {
         let dir = tempfile::TempDir::new().unwrap();

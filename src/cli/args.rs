@@ -57,6 +57,21 @@ pub struct BenchArgs {
     /// Run W3 (4096-wide, batch 4096) on the CPU too: slow.
     #[arg(long)]
     pub cpu_w3: bool,
+    /// Run workload S instead: 256 networks 2-16-16-1 on two moons, 200
+    /// epochs, as one sweep and one after another, on the CPU and the GPU
+    /// (and PyTorch's loop and torch.func when python3 has torch).
+    #[arg(long)]
+    pub sweep: bool,
+    /// With --sweep: time only the first N one-after-another networks and
+    /// scale to all (they differ only in seed and learning rate).
+    #[arg(long, requires = "sweep", value_name = "N")]
+    pub sequential: Option<usize>,
+    /// With --sweep: networks in the sweep (default 256).
+    #[arg(long, requires = "sweep", value_name = "N")]
+    pub members: Option<usize>,
+    /// With --sweep: epochs each (default 200).
+    #[arg(long, requires = "sweep", value_name = "N")]
+    pub epochs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
