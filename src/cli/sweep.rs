@@ -276,6 +276,11 @@ fn spread(values: &[f64]) -> (f64, f64) {
     (mean, if values.len() > 1 { var.sqrt() } else { 0.0 })
 }
 
+/// `n` things: "1 seed", "4 seeds".
+fn plural(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A rate in four significant digits.
 fn rate(lr: f32) -> String {
     if (0.001..1000.0).contains(&lr) {
@@ -509,9 +514,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
         }
     };
     println!(
-        "sweep of {count} networks: {} settings x {} seeds{} on {file} ({rows} rows, {} inputs{}), target {}: {}",
-        settings.len(),
-        seed_list.len(),
+        "sweep of {count} networks: {} x {}{} on {file} ({rows} rows, {} inputs{}), target {}: {}",
+        plural(settings.len(), "setting"),
+        plural(seed_list.len(), "seed"),
         match args.folds {
             Some(k) => format!(" x {k} folds"),
             None => String::new(),
@@ -698,7 +703,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         }
     };
     let mut text = format!(
-        "{:>4}  {:<12} {:<9} {:>7} {:>6} {:>5}  {:>4}  {:>18}  {:>9}  {:>18}  {:>9}\n",
+        "{:>4}  {:<12} {:<9} {:>7} {:>6} {:>5}  {:>4}  {:>18}  {:>9}  {:>20}  {:>9}\n",
         "rank",
         "network",
         "optimizer",
@@ -755,7 +760,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
             String::new()
         };
         text += &format!(
-            "{:>4}  {:<12} {:<9} {:>7} {:>6} {:>5}  {:>4}  {:>18}  {:>9}  {:>18}  {:>9}{marks}\n",
+            "{:>4}  {:<12} {:<9} {:>7} {:>6} {:>5}  {:>4}  {:>18}  {:>9}  {:>20}  {:>9}{marks}\n",
             rank + 1,
             describe(s).replace("layers ", "").replace("hidden ", "h "),
             optimizer.name(),

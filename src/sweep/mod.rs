@@ -499,14 +499,49 @@ fn train_on_cpu(
         observer.done(i, &report);
         Ok(report)
     };
+    // One worker per thread of the current rayon pool, each taking the
+    // next member and training it inside a pool of one thread: a member's
+    // own rayon work (gemm, element-wise passes) then runs on its worker
+    // instead of waiting on the other workers' members, which in one
+    // shared pool left the cores idle (no faster than one after another).
     #[cfg(not(target_arch = "wasm32"))]
     let reports: Vec<Result<Result<TrainReport>>> = {
-        use rayon::prelude::*;
-        members
-            .par_iter_mut()
-            .zip(checked)
-            .enumerate()
-            .map(run)
+        use std::sync::Mutex;
+        let count = members.len();
+        let workers = rayon::current_num_threads().clamp(1, count.max(1));
+        let work = Mutex::new(members.iter_mut().zip(checked).enumerate());
+        let done: Vec<Mutex<Option<Result<Result<TrainReport>>>>> =
+            (0..count).map(|_| Mutex::new(None)).collect();
+        let worker = || -> Result<()> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .map_err(|e| Error::Config(format!("a sweep thread did not start ({e})")))?;
+            loop {
+                let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((i, item)) = next else {
+                    return Ok(());
+                };
+                let report = pool.install(|| run((i, item)));
+                *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+            }
+        };
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Config("a sweep thread panicked".into())))
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
+        done.into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| Err(Error::Config("a sweep member was not trained".into())))
+            })
             .collect()
     };
     #[cfg(target_arch = "wasm32")]
