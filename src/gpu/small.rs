@@ -15,8 +15,8 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::gpu::gate::GateGuard;
+use crate::gpu::kernels::{FLOP_PER_SUBMIT, MAX_STEPS_PER_SUBMIT, flop_per_step};
 use crate::gpu::parameters::ParameterLayout;
-use crate::gpu::resident::{FLOP_PER_SUBMIT, MAX_STEPS_PER_SUBMIT, flop_per_step};
 use crate::gpu::shaders::{
     SMALL_NET_FLOATS, SMALL_NET_LAYERS, SMALL_NET_THREADS, Shader, SmallNetParams, StepParams,
 };
