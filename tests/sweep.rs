@@ -705,6 +705,79 @@ mod command_line {
         assert_eq!(model.training.unwrap().learning_rate, 0.1);
     }
 
+    /// The saved best network of a seed sweep is, to the bit, what
+    /// `neurona train` gives alone with its seed: on the CPU, and on the
+    /// GPU where one exists (all members together in its dispatches).
+    #[test]
+    fn the_best_network_of_a_sweep_is_its_lone_train_run() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = csv(&dir);
+        let mut backends = vec!["cpu"];
+        if crate::common::gpu().is_some() {
+            backends.push("gpu");
+        }
+        for backend in backends {
+            let best = dir.path().join(format!("best-{backend}.safetensors"));
+            let out = ok(&neurona(&[
+                "sweep",
+                "--data",
+                &data,
+                "--target",
+                "kind",
+                "--hidden",
+                "5",
+                "--seeds",
+                "3..7",
+                "--epochs",
+                "8",
+                "--lr",
+                "0.03",
+                "--backend",
+                backend,
+                "--save",
+                best.to_str().unwrap(),
+            ]));
+            if backend == "gpu" {
+                assert!(
+                    out.contains("4 together on the GPU (one workgroup each), 0 one after another"),
+                    "{out}"
+                );
+            }
+            let saved = out
+                .lines()
+                .find(|l| l.starts_with("saved "))
+                .unwrap_or_else(|| panic!("{out}"));
+            let seed = saved.rsplit("seed ").next().unwrap().trim();
+            let alone = dir.path().join(format!("alone-{backend}.safetensors"));
+            ok(&neurona(&[
+                "train",
+                "--data",
+                &data,
+                "--target",
+                "kind",
+                "--hidden",
+                "5",
+                "--seed",
+                seed,
+                "--epochs",
+                "8",
+                "--lr",
+                "0.03",
+                "--backend",
+                backend,
+                "--save",
+                alone.to_str().unwrap(),
+            ]));
+            let (swept, lone) = (Model::load(&best).unwrap(), Model::load(&alone).unwrap());
+            assert_eq!(
+                super::bits(&swept.network),
+                super::bits(&lone.network),
+                "{backend}, seed {seed}"
+            );
+            assert_eq!(swept.standardizer, lone.standardizer);
+        }
+    }
+
     /// `neurona bench --sweep` at a tiny size: its rows, not its times.
     #[test]
     fn the_sweep_benchmark_prints_its_cpu_rows() {
