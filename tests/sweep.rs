@@ -805,6 +805,24 @@ mod command_line {
             &neurona(&["bench", "--sweep", "--members", "0"]),
             "--members needs at least 1",
         );
+        // S2: the sweep's step and one network's, on the CPU here.
+        let s2 = ok(&neurona(&[
+            "bench",
+            "--sweep",
+            "--s2",
+            "1",
+            "--members",
+            "2",
+            "--json",
+        ]));
+        for work in ["S2", "S2-one"] {
+            assert!(
+                s2.lines()
+                    .any(|r| r.starts_with(&format!("{{\"workload\":\"{work}\","))
+                        && r.contains("\"ms_per_step\":")),
+                "{s2}"
+            );
+        }
     }
 
     #[test]

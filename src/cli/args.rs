@@ -72,6 +72,11 @@ pub struct BenchArgs {
     /// With --sweep: epochs each (default 200).
     #[arg(long, requires = "sweep", value_name = "N")]
     pub epochs: Option<usize>,
+    /// With --sweep: workload S2 instead, 16 networks 784-256-10 (batch
+    /// 256) as one sweep against one alone, per step, on the GPU (else the
+    /// CPU); N steps each.
+    #[arg(long, requires = "sweep", value_name = "N", conflicts_with_all = ["sequential", "epochs"])]
+    pub s2: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

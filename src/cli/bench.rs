@@ -31,6 +31,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
 /// Workload S, and each device's sweep against its one-after-another runs.
 fn sweep(args: &BenchArgs, gpu: Option<&neurona::Device>) -> Result<()> {
     use neurona::sweep::bench as s;
+    if let Some(steps) = args.s2 {
+        return s2(args, gpu, steps);
+    }
     let defaults = s::Options::default();
     let options = s::Options {
         members: args.members.unwrap_or(defaults.members),
@@ -89,6 +92,34 @@ fn sweep(args: &BenchArgs, gpu: Option<&neurona::Device>) -> Result<()> {
     }
     if !rows.iter().any(|r| r.backend == "torch") {
         println!("PyTorch: not available (python3 with torch), no S-torch or S-vmap rows");
+    }
+    Ok(())
+}
+
+/// Workload S2: a step of the sweep against a step of one network.
+fn s2(args: &BenchArgs, gpu: Option<&neurona::Device>, steps: usize) -> Result<()> {
+    let members = args.members.unwrap_or(16);
+    if steps == 0 || members == 0 {
+        return Err(Error::Config("--s2 and --members need at least 1".into()));
+    }
+    let cpu = neurona::Device::new(neurona::Backend::Cpu)?;
+    let device = gpu.unwrap_or(&cpu);
+    if !args.json {
+        println!(
+            "workload S2: {members} networks 784-256(relu)-10(softmax), batch 256, adam, {steps} steps each, on {device}"
+        );
+    }
+    let rows = neurona::sweep::bench::s2_rows(device, members, steps)?;
+    if args.json {
+        print!("{}", bench::json(&rows));
+        return Ok(());
+    }
+    print!("{}", bench::table(&rows));
+    if let [all, one] = &rows[..] {
+        println!(
+            "a step of {members} networks costs {:.1}x a step of one (the issue's target on a GPU: at most 4x for 16)",
+            all.ms / one.ms
+        );
     }
     Ok(())
 }
