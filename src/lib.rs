@@ -53,6 +53,10 @@
 //!   [`TrainReport`], [`Progress`], [`Observer`], [`EpochReport`].
 //! - `src/backend.rs` ([`backend`]): [`Backend`] (cpu, gpu, auto) and the
 //!   [`Device`] it opens.
+//! - `src/sweep/` ([`sweep`]): many networks on one data set in one run,
+//!   each to the bits of its lone run: `mod.rs` (`Member`,
+//!   `train_members`), `folds.rs` (`k_folds`), `lockstep.rs` (GPU members
+//!   stepping together), `bench.rs` (workload S).
 //! - `src/metrics.rs` ([`metrics`]): accuracy, [`ConfusionMatrix`],
 //!   precision/recall/F1 and ROC AUC (`ClassReport`), MSE/RMSE/MAE/R²
 //!   (`RegressionReport`).
@@ -88,18 +92,20 @@
 //!   `src/random.rs`: seeded streams, the same on every machine.
 //! - `src/bench.rs` ([`bench`](mod@bench)): the benchmark, side by side
 //!   with numpy (`benches/numpy_reference.py`); `benches/sgemm.rs`: gemm
-//!   against matrixmultiply.
+//!   against matrixmultiply; `benches/torch_sweep.py`: workload S in
+//!   PyTorch.
 //! - The command: `src/main.rs`, `src/cli/` (`args.rs` the flags, `plan.rs`
 //!   flags into a checked training plan, `train.rs`, `predict.rs`,
 //!   `evaluate.rs`, `export.rs`, `info.rs`, `bench.rs`, `tune.rs`,
-//!   `notebook.rs` (no arguments), `progress.rs`).
+//!   `sweep.rs`, `notebook.rs` (no arguments), `progress.rs`).
 //! - `examples/`: `notebook.rs`, `neuron.rs`, `recipes.rs`, `benchmark.rs`;
 //!   `examples/data/iris.csv` with `iris.README.md`.
 //! - `tests/` (one binary, `tests.rs`): `common/mod.rs` (helpers,
 //!   `on_each_backend!`), `steps.rs` (each CPU step against a naive
 //!   oracle), `gradcheck.rs` (finite differences), `training.rs`,
 //!   `learning.rs`, `errors.rs`, `parity.rs` (kernel parity bodies shared
-//!   with the browser), `gpu.rs`, `validation.rs` (validation, early
+//!   with the browser), `gpu.rs`, `sweep.rs` (sweeps, parity with lone
+//!   runs, the `sweep` command), `validation.rs` (validation, early
 //!   stopping, checkpoints), `metrics.rs` (against scikit-learn), `cli.rs`
 //!   and `workflow.rs` (the binary end to end), `modules.rs` (no module
 //!   cycle); `web.rs`: the parity bodies in a browser.
@@ -133,6 +139,7 @@ pub mod optimizer;
 mod plan;
 pub mod problems;
 mod random;
+pub mod sweep;
 pub mod targets;
 
 pub use activation::{Activation, SigmoidDerivative};

@@ -132,6 +132,174 @@ impl Model {
     }
 }
 
+/// Several networks trained on the same data that predict together: the
+/// mean of their outputs (of the probabilities, for classes), as
+/// `neurona sweep --ensemble` saves them. The first member carries what
+/// is known of the data (features, task, labels, standardisation); every
+/// member takes the same inputs and gives the same outputs.
+///
+/// In a file the first member is stored as a model is (`layers.{i}.*`,
+/// so [`Model::load`] and PyTorch read it alone), the others as
+/// `members.{m}.layers.{i}.weight` and `.bias` (`m` from 1), with metadata
+/// `ensemble`: JSON `{"members": n, "activations": [[...], ...]}`, the
+/// activations of members 1 to n − 1. [`Ensemble::load`] reads a single
+/// model's file too, as an ensemble of one.
+///
+/// ```
+/// use neurona::model_file::{Ensemble, Model};
+/// use neurona::{Activation, Loss, Matrix, Network};
+/// let net = |seed| Network::builder(2).layer(3, Activation::Softmax).build(seed);
+/// let ensemble = Ensemble::new(Model::new(net(1)?, Loss::CrossEntropy), vec![net(2)?, net(3)?])?;
+/// let x = Matrix::from_rows(&[[0.5, -1.0]])?;
+/// let p = ensemble.predict(&x)?;
+/// let mean: f32 = (1..=3).map(|s| net(s).unwrap().predict(&x).unwrap().row(0)[0]).sum::<f32>() / 3.0;
+/// assert!((p.row(0)[0] - mean).abs() < 1e-6);
+/// # Ok::<(), neurona::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ensemble {
+    /// The first member, with what is known of the data.
+    pub model: Model,
+    /// The other members' networks.
+    pub others: Vec<Network>,
+}
+
+impl Ensemble {
+    /// `model` and the networks `others`, checked: each takes the model's
+    /// inputs and gives its outputs through the same output activation.
+    pub fn new(model: Model, others: Vec<Network>) -> Result<Ensemble> {
+        let first = &model.network;
+        let act = |n: &Network| n.layers()[n.layers().len() - 1].activation();
+        for (m, n) in others.iter().enumerate() {
+            if n.inputs() != first.inputs()
+                || n.outputs() != first.outputs()
+                || act(n) != act(first)
+            {
+                return Err(Error::Config(format!(
+                    "ensemble member {} ({n}) does not take the inputs and give the outputs of member 1 ({first})",
+                    m + 2
+                )));
+            }
+        }
+        Ok(Ensemble { model, others })
+    }
+
+    /// Every member's network, the first first.
+    pub fn networks(&self) -> impl Iterator<Item = &Network> {
+        std::iter::once(&self.model.network).chain(&self.others)
+    }
+
+    /// How many networks it holds.
+    pub fn len(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    /// Whether it holds only the first member (never empty).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The mean of the members' outputs for inputs already standardised
+    /// as the model's are (the networks' own scale).
+    pub fn predict_scaled(&self, inputs: &Matrix) -> Result<Matrix> {
+        let mut sum = self.model.network.predict(inputs)?.into_vec();
+        for n in &self.others {
+            for (s, v) in sum.iter_mut().zip(n.predict(inputs)?.as_slice()) {
+                *s += v;
+            }
+        }
+        let k = self.len() as f32;
+        sum.iter_mut().for_each(|s| *s /= k);
+        Matrix::new(inputs.rows(), self.model.network.outputs(), sum)
+    }
+
+    /// Predictions for `inputs` as [`Model::predict`] gives them: inputs
+    /// standardised first, the mean of the members' outputs, regression
+    /// outputs back in the targets' units.
+    pub fn predict(&self, inputs: &Matrix) -> Result<Matrix> {
+        let x = match &self.model.standardizer {
+            Some(s) => s.apply(inputs)?,
+            None => inputs.clone(),
+        };
+        let p = self.predict_scaled(&x)?;
+        match &self.model.target_standardizer {
+            Some(t) => t.invert(&p),
+            None => Ok(p),
+        }
+    }
+
+    /// The mean loss of the mean prediction over `inputs` against
+    /// `targets` (both on the networks' scale), from the predictions
+    /// (probabilities clamped for BCE and cross-entropy, see
+    /// [`Loss::value`]); a single model's exact loss from its logits.
+    pub fn loss(&self, inputs: &Matrix, targets: &Matrix) -> Result<f64> {
+        if self.others.is_empty() {
+            return self.model.network.loss(inputs, targets, self.model.loss);
+        }
+        let p = self.predict_scaled(inputs)?;
+        if targets.rows() != p.rows() || targets.cols() != p.cols() {
+            return Err(Error::TargetWidth {
+                expected: p.cols(),
+                got: targets.cols(),
+            });
+        }
+        Ok(self.model.loss.sum(p.as_slice(), targets.as_slice()) / p.rows().max(1) as f64)
+    }
+
+    /// The file's bytes (what [`Ensemble::save`] writes).
+    pub fn to_bytes(&self, file: &str) -> Result<Vec<u8>> {
+        self.model.to_bytes_with(file, &self.others)
+    }
+
+    /// Write the ensemble to `path` (atomically, as [`Model::save`]).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = self.to_bytes(&path.display().to_string())?;
+        write_atomically(path, &bytes)
+    }
+
+    /// Read an ensemble, or a single model as an ensemble of one.
+    pub fn load(path: impl AsRef<Path>) -> Result<Ensemble> {
+        let (file, bytes) = read_file(path.as_ref())?;
+        Ensemble::from_bytes(&file, &bytes)
+    }
+
+    /// An ensemble from a file's `bytes`; `file` names it in messages.
+    pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Ensemble> {
+        let model = Model::from_bytes(file, bytes)?;
+        let (_, meta, st) = parse(file, bytes)?;
+        let Some(text) = meta.get("ensemble") else {
+            return Ensemble::new(model, Vec::new());
+        };
+        let bad = |what: String| model_err(file, format!("metadata ensemble: {what}"));
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
+        let lists = v["activations"]
+            .as_array()
+            .ok_or_else(|| bad("no list \"activations\"".into()))?;
+        let mut others = Vec::with_capacity(lists.len());
+        for (m, list) in lists.iter().enumerate() {
+            let names = list
+                .as_array()
+                .ok_or_else(|| bad(format!("member {}: activations are not a list", m + 2)))?;
+            let activations = names
+                .iter()
+                .map(|a| {
+                    let name = a.as_str().unwrap_or_default();
+                    Activation::ALL
+                        .into_iter()
+                        .chain([Activation::Softmax])
+                        .find(|x| x.name() == name)
+                        .ok_or_else(|| bad(format!("unknown activation {a}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let layers = read_layer_list(file, &st, &format!("members.{}.", m + 1))?;
+            others.push(network_from(file, layers, &activations)?);
+        }
+        Ensemble::new(model, others).map_err(|e| model_err(file, e))
+    }
+}
+
 /// A layer's tensors as read from a file: weights `inputs x outputs`
 /// (neurona's layout), bias if present.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,22 +378,13 @@ fn read_file(path: &Path) -> Result<(String, Vec<u8>)> {
     Ok((file, bytes))
 }
 
-/// The layers and metadata of a model file's `bytes`, and its tensors for
-/// reading more (the optimizer's state).
-fn parse<'a>(
-    file: &str,
-    bytes: &'a [u8],
-) -> Result<(Vec<RawLayer>, HashMap<String, String>, SafeTensors<'a>)> {
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| model_err(file, format!("not a safetensors file ({e})")))?;
-    let metadata = SafeTensors::read_metadata(bytes)
-        .map(|(_, m)| m.metadata().clone().unwrap_or_default())
-        .unwrap_or_default();
-
+/// The layers `{prefix}layers.{i}.weight` (`[out, in]`) and
+/// `{prefix}layers.{i}.bias` (`[out]`) of a file's tensors, `i` from 0.
+fn read_layer_list(file: &str, st: &SafeTensors, prefix: &str) -> Result<Vec<RawLayer>> {
     let mut layers = Vec::new();
-    while let Ok(w) = st.tensor(&format!("layers.{}.weight", layers.len())) {
+    while let Ok(w) = st.tensor(&format!("{prefix}layers.{}.weight", layers.len())) {
         let i = layers.len();
-        let name = format!("layers.{i}.weight");
+        let name = format!("{prefix}layers.{i}.weight");
         let &[outputs, inputs] = w.shape() else {
             return Err(model_err(
                 file,
@@ -234,13 +393,14 @@ fn parse<'a>(
         };
         let pt = values(file, &name, &w)?;
         let weights = from_out_in(&pt, inputs, outputs);
-        let bias = match st.tensor(&format!("layers.{i}.bias")) {
-            Ok(b) if b.shape() == [outputs] => Some(values(file, &format!("layers.{i}.bias"), &b)?),
+        let bias_name = format!("{prefix}layers.{i}.bias");
+        let bias = match st.tensor(&bias_name) {
+            Ok(b) if b.shape() == [outputs] => Some(values(file, &bias_name, &b)?),
             Ok(b) => {
                 return Err(model_err(
                     file,
                     format!(
-                        "layers.{i}.bias has shape {:?}; expected [{outputs}]",
+                        "{bias_name} has shape {:?}; expected [{outputs}]",
                         b.shape()
                     ),
                 ));
@@ -254,6 +414,22 @@ fn parse<'a>(
             bias,
         });
     }
+    Ok(layers)
+}
+
+/// The layers and metadata of a model file's `bytes`, and its tensors for
+/// reading more (the optimizer's state).
+fn parse<'a>(
+    file: &str,
+    bytes: &'a [u8],
+) -> Result<(Vec<RawLayer>, HashMap<String, String>, SafeTensors<'a>)> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| model_err(file, format!("not a safetensors file ({e})")))?;
+    let metadata = SafeTensors::read_metadata(bytes)
+        .map(|(_, m)| m.metadata().clone().unwrap_or_default())
+        .unwrap_or_default();
+
+    let layers = read_layer_list(file, &st, "")?;
     if layers.is_empty() {
         return Err(model_err(
             file,
@@ -324,7 +500,25 @@ impl Model {
     /// The model file's bytes (what [`Model::save`] writes; a browser
     /// page downloads them); `file` names it in messages.
     pub fn to_bytes(&self, file: &str) -> Result<Vec<u8>> {
+        self.to_bytes_with(file, &[])
+    }
+
+    /// The file's bytes, with `others` as the other members of an
+    /// ensemble (see [`Ensemble`]).
+    fn to_bytes_with(&self, file: &str, others: &[Network]) -> Result<Vec<u8>> {
         let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (m, net) in others.iter().enumerate() {
+            for (i, l) in net.layers().iter().enumerate() {
+                let (n_in, n_out) = (l.inputs(), l.outputs());
+                let prefix = format!("members.{}.layers.{i}", m + 1);
+                let pt = to_out_in_bytes(l.weights(), n_in, n_out);
+                buffers.push((format!("{prefix}.weight"), vec![n_out, n_in], pt));
+                if let Some(b) = l.bias() {
+                    let bytes = b.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    buffers.push((format!("{prefix}.bias"), vec![n_out], bytes));
+                }
+            }
+        }
         for (i, l) in self.network.layers().iter().enumerate() {
             let (n_in, n_out) = (l.inputs(), l.outputs());
             let pt = to_out_in_bytes(l.weights(), n_in, n_out);
@@ -368,6 +562,17 @@ impl Model {
             .map(|l| l.activation().name().to_string())
             .collect();
         meta.insert("activations".into(), strings(acts));
+        if !others.is_empty() {
+            let activations: Vec<Vec<&str>> = others
+                .iter()
+                .map(|n| n.layers().iter().map(|l| l.activation().name()).collect())
+                .collect();
+            let ensemble = serde_json::json!({
+                "members": others.len() + 1,
+                "activations": activations,
+            });
+            meta.insert("ensemble".into(), ensemble.to_string());
+        }
         meta.insert("loss".into(), self.loss.name().into());
         meta.insert("features".into(), strings(self.features.clone()));
         meta.insert("targets".into(), strings(self.targets.clone()));
@@ -404,9 +609,18 @@ impl Model {
     }
 
     /// Read a model saved by [`Model::save`].
+    ///
+    /// An ensemble's file (see [`Ensemble`]) reads as its first member.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         let (file, bytes) = read_file(path.as_ref())?;
-        let (layers, meta, tensors) = parse(&file, &bytes)?;
+        Model::from_bytes(&file, &bytes)
+    }
+
+    /// A model from a file's `bytes` (what [`Model::to_bytes`] wrote);
+    /// `file` names it in messages.
+    pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Model> {
+        let file = file.to_string();
+        let (layers, meta, tensors) = parse(&file, bytes)?;
         let activations: Vec<Activation> = parse_list::<String>(&file, "activations", &meta)?
             .ok_or_else(|| model_err(&file, "has no activations in its metadata; was it saved by neurona? (use --init to train from bare weights)"))?
             .iter()

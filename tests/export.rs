@@ -175,6 +175,8 @@ struct Kind {
     standardised: bool,
     targets_standardised: bool,
     threshold: f32,
+    /// An ensemble's other members (empty: one model).
+    others: Vec<Network>,
 }
 
 fn onnx_kinds() -> Vec<Kind> {
@@ -193,6 +195,7 @@ fn onnx_kinds() -> Vec<Kind> {
         standardised,
         targets_standardised: false,
         threshold,
+        others: Vec::new(),
     };
     let mut kinds = vec![
         kind(
@@ -292,6 +295,48 @@ fn onnx_kinds() -> Vec<Kind> {
     ];
     kinds[3].targets_standardised = true;
     kinds[5].targets_standardised = true;
+    // Ensembles (neurona sweep --ensemble): one graph, the members' mean.
+    let ensemble = |name, layers: &[(usize, Activation, bool)], seed, loss, task, targets, std| {
+        let mut k = kind(
+            name,
+            network(5, layers, seed),
+            loss,
+            task,
+            targets,
+            true,
+            0.4,
+        );
+        k.targets_standardised = std;
+        k.others = (1..3).map(|m| network(5, layers, seed + m)).collect();
+        k
+    };
+    kinds.push(ensemble(
+        "ensemble-classes",
+        &[(8, Relu, true), (3, Softmax, true)],
+        11,
+        Loss::CrossEntropy,
+        classes(&["a", "b", "c"]),
+        &["letter"],
+        false,
+    ));
+    kinds.push(ensemble(
+        "ensemble-binary",
+        &[(6, Tanh, true), (1, Sigmoid, true)],
+        21,
+        Loss::Bce,
+        classes(&["no", "yes"]),
+        &["sold"],
+        false,
+    ));
+    kinds.push(ensemble(
+        "ensemble-regression",
+        &[(9, Relu, true), (2, Identity, true)],
+        31,
+        Loss::Mse,
+        Some(Task::Regression),
+        &["u", "v"],
+        true,
+    ));
     kinds
 }
 
@@ -321,7 +366,15 @@ fn onnx_runs_to_what_predict_gives() {
             scale: random_matrix(30 + k as u64, 1, outputs, 0.5, 20.0),
         });
         let file = dir.join("model.safetensors");
-        model.save(&file).unwrap();
+        let members = 1 + kind.others.len();
+        if kind.others.is_empty() {
+            model.save(&file).unwrap();
+        } else {
+            neurona::model_file::Ensemble::new(model.clone(), kind.others)
+                .unwrap()
+                .save(&file)
+                .unwrap();
+        }
         // Inputs like the data a standardisation was fitted on: about 3
         // scales either side of its means.
         let mut x = random_matrix(40 + k as u64, 257, 5, -6.0, 6.0);
@@ -351,6 +404,11 @@ fn onnx_runs_to_what_predict_gives() {
             path(&dir.join("model.onnx")),
         ]));
         assert!(said.contains("ONNX opset 13"), "{said}");
+        assert_eq!(
+            said.contains(&format!("the mean of {members} networks")),
+            members > 1,
+            "{said}"
+        );
         outputs_wanted.push(match Decision::of(&model) {
             Decision::ArgMax { .. } | Decision::Binary { .. } => vec!["output", "class"],
             Decision::EachAbove { .. } => vec!["output", "labels"],
@@ -879,4 +937,31 @@ fn export_errors_are_one_line_and_write_nothing() {
     // load_optimizer says why it cannot go on exactly.
     assert!(module.contains("def load_optimizer(model):\n    \"\"\"Not in this export"));
     assert!(!module.contains("def make_optimizer"));
+}
+
+/// An ensemble goes to ONNX as one graph, not to PyTorch (one network to
+/// go on training): that is an error naming why, and nothing is written.
+#[test]
+fn an_ensemble_is_no_pytorch_run() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let layers = [(4, Activation::Relu, true), (1, Activation::Sigmoid, true)];
+    let ensemble = neurona::model_file::Ensemble::new(
+        Model::new(network(3, &layers, 1), Loss::Bce),
+        vec![network(3, &layers, 2)],
+    )
+    .unwrap();
+    let file = tmp.path().join("ens.safetensors");
+    ensemble.save(&file).unwrap();
+    let out_dir = tmp.path().join("pt");
+    fails(
+        &neurona(&[
+            "export",
+            "--model",
+            path(&file),
+            "--pytorch",
+            path(&out_dir),
+        ]),
+        "is an ensemble of 2 networks: --pytorch exports one network",
+    );
+    assert!(!out_dir.exists());
 }

@@ -25,6 +25,8 @@ mod modules;
 mod parity;
 /// Each CPU step against the naive oracle.
 mod steps;
+/// Many networks at once: every member as it would train alone.
+mod sweep;
 /// Whole runs: the notebook, batching, determinism, divergence.
 mod training;
 /// Validation rows, early stopping and checkpoints, on each backend.

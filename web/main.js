@@ -49,9 +49,16 @@ async function buildNow() {
     Number($("batch").value),
     $("backend").value,
     1,
+    $("many").checked ? 64 : 1,
   );
   draw();
-  status.textContent = `device: ${trainer.device()} | network ${trainer.network()} | press Train`;
+  status.textContent = `device: ${trainer.device()} | network ${trainer.network()}${together()} | press Train`;
+}
+
+// "train 64 at once": the networks train in one sweep, the page shows their
+// mean (boundary, accuracy) and the mean of their losses.
+function together() {
+  return trainer && trainer.networks() > 1 ? ` x ${trainer.networks()} networks (their mean)` : "";
 }
 
 function drawChart() {
@@ -132,7 +139,7 @@ async function loop() {
     last = now; lastSteps = trainer.steps();
     const val = trainer.validation_loss();
     status.textContent =
-      `device: ${trainer.device()} | step ${trainer.steps()} | loss ${loss.toFixed(4)}` +
+      `device: ${trainer.device()}${together()} | step ${trainer.steps()} | loss ${loss.toFixed(4)}` +
       (Number.isNaN(val) ? "" : ` | validation loss ${val.toFixed(4)}`) +
       (Number.isNaN(acc) ? "" : ` | training accuracy ${(100 * acc).toFixed(1)}%`) +
       ` | ${rate.toFixed(0)} steps/s`;
@@ -179,7 +186,7 @@ $("problem").addEventListener("change", () => {
   for (const [id, v] of Object.entries(p)) $(id).value = v;
 });
 
-for (const id of ["problem", "hidden", "activation", "optimizer", "lr", "batch", "backend"]) {
+for (const id of ["problem", "hidden", "activation", "optimizer", "lr", "batch", "backend", "many"]) {
   $(id).onchange = async () => {
     $("csv-label").hidden = $("problem").value !== "csv";
     running = false;

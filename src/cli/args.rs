@@ -39,6 +39,11 @@ pub enum Command {
     /// for this adapter (a hardware adapter's tuning cache): what training
     /// otherwise does the first time it meets a product.
     Tune(TuneArgs),
+    /// Train many networks on one CSV file at once: seeds, layer widths,
+    /// learning rates, optimizers, weight decay and batch sizes as lists,
+    /// k-fold cross-validation; a table of every setting by its
+    /// validation score, the best model or an ensemble of the best.
+    Sweep(Box<SweepArgs>),
 }
 
 // A negative number is a value (and then a clear error), not a flag.
@@ -80,6 +85,26 @@ pub struct BenchArgs {
     /// Run W3 (4096-wide, batch 4096) on the CPU too: slow.
     #[arg(long)]
     pub cpu_w3: bool,
+    /// Run workload S instead: 256 networks 2-16-16-1 on two moons, 200
+    /// epochs, as one sweep and one after another, on the CPU and the GPU
+    /// (and PyTorch's loop and torch.func when python3 has torch).
+    #[arg(long)]
+    pub sweep: bool,
+    /// With --sweep: time only the first N one-after-another networks and
+    /// scale to all (they differ only in seed and learning rate).
+    #[arg(long, requires = "sweep", value_name = "N")]
+    pub sequential: Option<usize>,
+    /// With --sweep: networks in the sweep (default 256).
+    #[arg(long, requires = "sweep", value_name = "N")]
+    pub members: Option<usize>,
+    /// With --sweep: epochs each (default 200).
+    #[arg(long, requires = "sweep", value_name = "N")]
+    pub epochs: Option<usize>,
+    /// With --sweep: workload S2 instead, 16 networks 784-256-10 (batch
+    /// 256) as one sweep against one alone, per step, on the GPU (else the
+    /// CPU); N steps each.
+    #[arg(long, requires = "sweep", value_name = "N", conflicts_with_all = ["sequential", "epochs"])]
+    pub s2: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -405,4 +430,126 @@ pub struct EvaluateArgs {
     /// model's.
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The CSV file: a header row, then one row per sample.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The column(s) to predict, as for `neurona train`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub target: Vec<String>,
+    /// The input columns (default: every column but the targets).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Columns to leave out of the inputs.
+    #[arg(long, value_delimiter = ',', conflicts_with = "features")]
+    pub ignore_columns: Option<Vec<String>>,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Read the target as classes or as numbers (default: from the column).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Seeds of the weights and batch orders: a list (0,1,2) or a range
+    /// (0..8 is 0 to 7). Default 0.
+    #[arg(long, default_value = "0")]
+    pub seeds: String,
+    /// Hidden layer widths to try, alternatives separated by ';' or given
+    /// as several flags: --hidden 16 --hidden 32,16. Default 100.
+    #[arg(long, value_delimiter = ';', conflicts_with = "layers")]
+    pub hidden: Vec<String>,
+    /// Every layer width after the inputs (the output last), alternatives
+    /// separated by ';' or as several flags: --layers 16,3 --layers 32,3.
+    #[arg(long, value_delimiter = ';')]
+    pub layers: Vec<String>,
+    /// Activation of the hidden layers. Default relu.
+    #[arg(long, value_enum)]
+    pub hidden_activation: Option<ActivationArg>,
+    /// Activation of the output layer. Default: from the target.
+    #[arg(long, value_enum)]
+    pub output_activation: Option<OutputActivationArg>,
+    /// Loss. Default: from the output activation.
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// How the weights start (see neurona train --help).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub weight_init: InitArg,
+    /// Update rules to try: sgd,momentum,nesterov,adam. Default adam.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub optimizer: Vec<OptimizerArg>,
+    /// Learning rates to try: a list (0.001,0.01) or A..B:N, N rates
+    /// spaced evenly on a log scale from A to B. Default: each optimizer's
+    /// (0.001 adam, 0.5 sgd, 0.05 momentum and nesterov).
+    #[arg(long)]
+    pub lr: Option<String>,
+    /// Momentum μ (momentum, nesterov). Default 0.9.
+    #[arg(long, allow_negative_numbers = true)]
+    pub momentum: Option<f32>,
+    /// Adam's β1. Default 0.9.
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta1: Option<f32>,
+    /// Adam's β2. Default 0.999.
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta2: Option<f32>,
+    /// Adam's ε. Default 1e-8.
+    #[arg(long, allow_negative_numbers = true)]
+    pub epsilon: Option<f32>,
+    /// L2 weight decays to try, a list or A..B:N. Default 0.
+    #[arg(long)]
+    pub weight_decay: Option<String>,
+    /// Batch sizes to try, a list (16,32); 0 = the full batch. Default 32.
+    #[arg(long, value_delimiter = ',')]
+    pub batch: Vec<usize>,
+    /// Passes over the training rows. Default 200.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Feed inputs and targets as they are (default: standardised, fitted
+    /// on every row of the file).
+    #[arg(long)]
+    pub no_standardize: bool,
+    /// k-fold cross-validation: every setting and seed trained k times,
+    /// each fold of the rows held out once (stratified for classes).
+    #[arg(long, conflicts_with = "validation_split")]
+    pub folds: Option<usize>,
+    /// Instead of folds, one share of the rows held out for validation
+    /// (stratified for classes), the same for every network.
+    #[arg(long, allow_negative_numbers = true)]
+    pub validation_split: Option<f64>,
+    /// The seed of the folds or the validation split. Default 0.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Stop each network after this many epochs without improvement of
+    /// its validation loss, ending on its best epoch.
+    #[arg(long)]
+    pub early_stopping: Option<usize>,
+    /// The improvement of the validation loss that counts. Default 0.
+    #[arg(long, allow_negative_numbers = true, requires = "early_stopping")]
+    pub min_delta: Option<f64>,
+    /// What ranks the settings: accuracy (classes), r2 (numbers) or loss,
+    /// on the validation rows (the training rows without any). Default:
+    /// accuracy for classes, r2 for numbers.
+    #[arg(long, value_enum)]
+    pub metric: Option<MetricArg>,
+    /// Write the table here as CSV.
+    #[arg(long = "csv", value_name = "FILE")]
+    pub table: Option<PathBuf>,
+    /// Save the best network here (of the best setting, its best run).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// With --save: save an ensemble of the TOP best networks instead, one
+    /// file that predict and evaluate read (their mean prediction).
+    #[arg(long, requires = "save")]
+    pub ensemble: Option<usize>,
+    /// Where to train: auto (a hardware GPU, else the CPU), cpu or gpu.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+}
+
+/// What ranks a sweep's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    Accuracy,
+    R2,
+    Loss,
 }

@@ -10,7 +10,7 @@ use super::train::{Scores, shown_loss};
 
 pub fn run(args: EvaluateArgs) -> Result<()> {
     let (
-        mut model,
+        mut ensemble,
         Used {
             table,
             targets,
@@ -18,14 +18,16 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             dropped,
         },
     ) = model_rows(&args.model, &args.data, &args.csv, true)?;
+    let members = ensemble.len();
     if let Some(t) = args.threshold {
         if !(t > 0.0 && t < 1.0) {
             return Err(Error::Config(format!(
                 "--threshold must lie between 0 and 1, got {t}"
             )));
         }
-        model.threshold = t;
+        ensemble.model.threshold = t;
     }
+    let model = &ensemble.model;
     let task = model.task.clone().unwrap_or(Task::Regression);
     let x = table.select_columns(&features)?;
     let y = task.encode(&table, &targets)?;
@@ -37,12 +39,17 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         Some(s) => s.apply(&y)?,
         None => y,
     };
-    let p = model.network.predict(&xs)?;
-    let loss = model.network.loss(&xs, &ys, model.loss)?;
-    let scores = Scores::of(&model, &p, &ys)?;
+    let p = ensemble.predict_scaled(&xs)?;
+    let loss = ensemble.loss(&xs, &ys)?;
+    let scores = Scores::of(model, &p, &ys)?;
     outln!(
-        "{}: {} rows{} of {}, {}",
+        "{}{}: {} rows{} of {}, {}",
         args.model.display(),
+        if members > 1 {
+            format!(" (an ensemble of {members} networks, their mean)")
+        } else {
+            String::new()
+        },
         table.rows(),
         if dropped > 0 {
             format!(" ({dropped} with missing values left out)")

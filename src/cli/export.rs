@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use neurona::export::{Decision, onnx, pytorch};
-use neurona::{Error, Model, Result};
+use neurona::model_file::Ensemble;
+use neurona::{Error, Result};
 
 use super::args::ExportArgs;
 use super::plan::check_writable;
@@ -17,7 +18,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ));
     }
     let file = args.model.display().to_string();
-    let model = Model::load(&args.model)?;
+    let ensemble = Ensemble::load(&args.model)?;
+    let model = &ensemble.model;
+    if ensemble.len() > 1 && args.pytorch.is_some() {
+        return Err(Error::Config(format!(
+            "{file} is an ensemble of {} networks: --pytorch exports one network to go on training; \
+             --onnx exports the ensemble (their mean), or save one member with neurona sweep --save",
+            ensemble.len()
+        )));
+    }
     // Every output is checked before any is written.
     if let (Some(file), Some(dir)) = (&args.onnx, &args.pytorch) {
         if file == dir || dir.starts_with(file) {
@@ -35,11 +44,11 @@ pub fn run(args: ExportArgs) -> Result<()> {
         check_folder(dir)?;
     }
     if let Some(path) = &args.onnx {
-        onnx::save(&model, &file, path)?;
-        outln!("wrote {}: {}", path.display(), onnx_summary(&model));
+        onnx::save_ensemble(&ensemble, &file, path)?;
+        outln!("wrote {}: {}", path.display(), onnx_summary(&ensemble));
     }
     if let Some(dir) = &args.pytorch {
-        let written = pytorch::save(&model, &file, dir)?;
+        let written = pytorch::save(model, &file, dir)?;
         let names: Vec<String> = written
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -69,7 +78,8 @@ fn check_folder(dir: &Path) -> Result<()> {
 }
 
 /// What the ONNX graph takes and gives, in one line.
-fn onnx_summary(model: &Model) -> String {
+fn onnx_summary(ensemble: &Ensemble) -> String {
+    let model = &ensemble.model;
     let net = &model.network;
     let columns = if model.features.is_empty() {
         String::new()
@@ -83,8 +93,13 @@ fn onnx_summary(model: &Model) -> String {
         Decision::EachAbove { .. } => format!(" and \"labels\" [batch, {}]", net.outputs()),
         Decision::None => String::new(),
     };
+    let members = if ensemble.len() > 1 {
+        format!(", the mean of {} networks", ensemble.len())
+    } else {
+        String::new()
+    };
     format!(
-        "ONNX opset {}, input \"input\" [batch, {}]{columns}, output \"output\" [batch, {}]{second}",
+        "ONNX opset {}{members}, input \"input\" [batch, {}]{columns}, output \"output\" [batch, {}]{second}",
         onnx::OPSET,
         net.inputs(),
         net.outputs()

@@ -1,7 +1,7 @@
 //! `neurona info`: the GPU adapters wgpu finds, and what auto would pick;
 //! or, with `--model`, what a model file holds.
 
-use neurona::model_file::Model;
+use neurona::model_file::Ensemble;
 use neurona::{Backend, Device, Result, gpu};
 
 use super::args::InfoArgs;
@@ -72,7 +72,8 @@ fn describe_tuning_cache() {
 
 /// A model file in words.
 fn describe_model(path: &std::path::Path) -> Result<()> {
-    let model = Model::load(path)?;
+    let ensemble = Ensemble::load(path)?;
+    let model = &ensemble.model;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let meta = neurona::model_file::read_layers(path)?.1;
     outln!("{}: neurona model file, {bytes} bytes", path.display());
@@ -91,6 +92,22 @@ fn describe_model(path: &std::path::Path) -> Result<()> {
             .map(|l| l.parameter_count())
             .sum::<usize>()
     );
+    if ensemble.len() > 1 {
+        outln!(
+            "  an ensemble of {} networks, predicting their mean (the network above is the first; predict and evaluate use them all):",
+            ensemble.len()
+        );
+        for (m, n) in ensemble.networks().enumerate().skip(1) {
+            outln!(
+                "    member {}: {n} ({} parameters)",
+                m + 1,
+                n.layers()
+                    .iter()
+                    .map(|l| l.parameter_count())
+                    .sum::<usize>()
+            );
+        }
+    }
     outln!("  loss {}", model.loss);
     match &model.task {
         Some(task) => outln!(

@@ -28,6 +28,7 @@ mod notebook;
 mod plan;
 mod predict;
 mod progress;
+mod sweep;
 mod train;
 mod tune;
 
@@ -84,6 +85,7 @@ pub fn run() -> Result<()> {
         Some(args::Command::Info(a)) => info::run(a),
         Some(args::Command::Bench(a)) => bench::run(a),
         Some(args::Command::Tune(a)) => tune::run(a),
+        Some(args::Command::Sweep(a)) => sweep::run(*a),
     }
 }
 

@@ -3,14 +3,15 @@
 
 use std::fmt::Write;
 
-use neurona::model_file::{Model, write_atomically};
+use neurona::model_file::{Ensemble, Model, write_atomically};
 use neurona::targets::Task;
 use neurona::{CsvOptions, Error, Matrix, Result, Table};
 
 use super::args::{CsvArgs, PredictArgs};
 use super::plan::{Used, drop_missing};
 
-/// The model file `path` and the rows of `data` it reads: its input
+/// The model file `path` (a model, or an ensemble of networks that
+/// predict together) and the rows of `data` it reads: its input
 /// columns (by name; other columns are ignored), and with `targets` its
 /// target columns too; rows with a missing value dropped (`--drop-missing`,
 /// counted) or an error.
@@ -19,9 +20,10 @@ pub fn model_rows(
     data: &std::path::Path,
     csv: &CsvArgs,
     targets: bool,
-) -> Result<(Model, Used)> {
+) -> Result<(Ensemble, Used)> {
     let model_file = path.display().to_string();
-    let model = Model::load(path)?;
+    let ensemble = Ensemble::load(path)?;
+    let model = &ensemble.model;
     let table = Table::read_csv_with(
         data,
         &CsvOptions {
@@ -73,7 +75,7 @@ pub fn model_rows(
     let used: Vec<usize> = features.iter().chain(&target_cols).copied().collect();
     let (table, dropped) = drop_missing(table, &used, csv)?;
     Ok((
-        model,
+        ensemble,
         Used {
             table,
             targets: target_cols,
@@ -158,7 +160,7 @@ pub fn predictions_csv(model: &Model, p: &Matrix, threshold: f32, lines: Option<
 
 pub fn run(args: PredictArgs) -> Result<()> {
     let (
-        model,
+        ensemble,
         Used {
             table,
             features,
@@ -166,6 +168,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
             ..
         },
     ) = model_rows(&args.model, &args.data, &args.csv, false)?;
+    let model = &ensemble.model;
     let threshold = args.threshold.unwrap_or(model.threshold);
     if !(threshold > 0.0 && threshold < 1.0) {
         return Err(Error::Config(format!(
@@ -173,10 +176,10 @@ pub fn run(args: PredictArgs) -> Result<()> {
         )));
     }
     let x = table.select_columns(&features)?;
-    let p = model.predict(&x)?;
+    let p = ensemble.predict(&x)?;
     // With rows left out, each prediction says which line it is for.
     let lines = (dropped > 0).then_some(&table.lines[..]);
-    let text = predictions_csv(&model, &p, threshold, lines);
+    let text = predictions_csv(model, &p, threshold, lines);
     if dropped > 0 {
         eprintln!(
             "note: left out {dropped} rows with missing values; the first column gives each prediction's line"

@@ -35,7 +35,8 @@ use super::onnx_proto as pb;
 use super::{Decision, last_activation};
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::model_file::{Model, write_atomically};
+use crate::model_file::{Ensemble, Model, write_atomically};
+use crate::network::Network;
 
 /// The ONNX operator set the graph uses: 13, where `Softmax` works on one
 /// axis and every operator used here has its current form; onnxruntime
@@ -61,7 +62,23 @@ const PROTOBUF_LIMIT: usize = i32::MAX as usize;
 /// # Ok::<(), neurona::Error>(())
 /// ```
 pub fn to_bytes(model: &Model, file: &str) -> Result<Vec<u8>> {
-    let proto = model_proto(model);
+    encode(model_proto(model, &[]), file)
+}
+
+/// An ensemble's ONNX graph: each member's layers on the standardised
+/// inputs (`members.{m}.layers.{i}`), their outputs averaged by `Mean`
+/// (what `neurona predict` gives for an ensemble file), then the same
+/// un-standardisation and decision as one model's.
+pub fn ensemble_to_bytes(ensemble: &Ensemble, file: &str) -> Result<Vec<u8>> {
+    encode(model_proto(&ensemble.model, &ensemble.others), file)
+}
+
+/// Write an ensemble's ONNX graph to `path`, as [`save`] does a model's.
+pub fn save_ensemble(ensemble: &Ensemble, file: &str, path: impl AsRef<Path>) -> Result<()> {
+    write_atomically(path.as_ref(), &ensemble_to_bytes(ensemble, file)?)
+}
+
+fn encode(proto: pb::ModelProto, file: &str) -> Result<Vec<u8>> {
     let len = proto.encoded_len();
     if len > PROTOBUF_LIMIT {
         return Err(Error::ModelFile(format!(
@@ -202,7 +219,8 @@ fn json(strings: &[String]) -> String {
 }
 
 /// The whole ONNX model of `model`.
-fn model_proto(model: &Model) -> pb::ModelProto {
+/// `model`'s graph, averaging its network with `others` when there are any.
+fn model_proto(model: &Model, others: &[Network]) -> pb::ModelProto {
     use pb::tensor_proto::DataType;
     let net = &model.network;
     let (inputs, outputs) = (net.inputs(), net.outputs());
@@ -215,24 +233,42 @@ fn model_proto(model: &Model) -> pb::ModelProto {
         let centred = g.node("Sub", "standardize.centred", &[&x, &mean], vec![]);
         x = g.node("Div", "standardize.z", &[&centred, &scale], vec![]);
     }
-    for (i, l) in net.layers().iter().enumerate() {
-        let dims = [l.inputs(), l.outputs()];
-        let w = g.floats(&format!("layers.{i}.weight"), &dims, l.weights());
-        let z = format!("layers.{i}.z");
-        let z = match l.bias() {
-            Some(b) => {
-                let b = g.floats(&format!("layers.{i}.bias"), &[l.outputs()], b);
-                g.node("Gemm", &z, &[&x, &w, &b], vec![])
-            }
-            None => g.node("MatMul", &z, &[&x, &w], vec![]),
+    let members: Vec<&Network> = std::iter::once(net).chain(others).collect();
+    let mut member_outputs = Vec::new();
+    for (m, member) in members.iter().enumerate() {
+        let prefix = if members.len() > 1 {
+            format!("members.{m}.layers")
+        } else {
+            "layers".to_string()
         };
-        let attributes = match l.activation() {
-            Activation::Softmax => vec![int("axis", -1)],
-            _ => vec![],
-        };
-        let name = format!("layers.{i}.{}", l.activation());
-        x = g.node(op(l.activation()), &name, &[&z], attributes);
+        let mut h = x.clone();
+        for (i, l) in member.layers().iter().enumerate() {
+            let dims = [l.inputs(), l.outputs()];
+            let w = g.floats(&format!("{prefix}.{i}.weight"), &dims, l.weights());
+            let z = format!("{prefix}.{i}.z");
+            let z = match l.bias() {
+                Some(b) => {
+                    let b = g.floats(&format!("{prefix}.{i}.bias"), &[l.outputs()], b);
+                    g.node("Gemm", &z, &[&h, &w, &b], vec![])
+                }
+                None => g.node("MatMul", &z, &[&h, &w], vec![]),
+            };
+            let attributes = match l.activation() {
+                Activation::Softmax => vec![int("axis", -1)],
+                _ => vec![],
+            };
+            let name = format!("{prefix}.{i}.{}", l.activation());
+            h = g.node(op(l.activation()), &name, &[&z], attributes);
+        }
+        member_outputs.push(h);
     }
+    x = match member_outputs.as_slice() {
+        [one] => one.clone(),
+        all => {
+            let inputs: Vec<&str> = all.iter().map(String::as_str).collect();
+            g.node("Mean", "members.mean", &inputs, vec![])
+        }
+    };
     if let Some(t) = &model.target_standardizer {
         let scale = g.floats("target_scale", &[outputs], &t.scale);
         let mean = g.floats("target_mean", &[outputs], &t.mean);
@@ -336,6 +372,11 @@ fn model_proto(model: &Model) -> pb::ModelProto {
     ];
     if let Some(task) = &model.task {
         meta.push(("task", task.name().to_string()));
+    }
+    if !others.is_empty() {
+        // `network` is the first member's; every member's, in order.
+        let all: Vec<String> = members.iter().map(|n| n.to_string()).collect();
+        meta.push(("ensemble", json(&all)));
     }
     if let Decision::ArgMax { labels } | Decision::Binary { labels, .. } = &decision {
         meta.push(("labels", json(labels)));

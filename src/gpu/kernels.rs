@@ -9,6 +9,23 @@ use crate::gpu::GpuContext;
 use crate::gpu::product::MatmulKind;
 use crate::gpu::shaders::{ELEMENTWISE_GROUP, LayerParams, Shader, StepParams};
 use crate::gpu::variants::{MatmulChoice, MatmulVariant, heuristic};
+use crate::network::Network;
+
+/// Most steps recorded into one submit.
+pub(crate) const MAX_STEPS_PER_SUBMIT: usize = 1024;
+/// Work per submit to aim for, so a big network's submit stays well under a
+/// second (drivers may reset a GPU that runs one much longer).
+pub(crate) const FLOP_PER_SUBMIT: f64 = 1e11;
+
+/// Floating-point work of one training step (2·M·N·K per product, three
+/// products a layer), to size submits (the resident run's, and a sweep
+/// member's, which groups its loss sums as its resident run would).
+pub(crate) fn flop_per_step(net: &Network, rows: usize) -> f64 {
+    net.layers()
+        .iter()
+        .map(|l| 6.0 * rows as f64 * l.inputs() as f64 * l.outputs() as f64)
+        .sum()
+}
 
 /// Workgroup counts `(x, y, z)` for `groups` workgroups, folded so that no
 /// dimension exceeds `max`; kernels rebuild the linear index with

@@ -48,6 +48,7 @@ pub use family::{VEC4_TILES, Vec4Tile};
 pub use probe::ProductCheck;
 pub use product::{MatmulKind, ProductShape};
 pub(crate) use resident::Resident;
+pub(crate) use small::{Done, MemberSpec, Members, Work};
 pub use tune::{
     CACHE_FILE, CachedChoice, MIN_TUNED_FLOP, ProductKey, ProductTimer, TuneCache, Tuned,
     cache_path, candidates, kernels_hash, same_bits, tune,

@@ -29,6 +29,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::buffers::PendingRead;
 use crate::gpu::gate::GateGuard;
+use crate::gpu::kernels::{FLOP_PER_SUBMIT, MAX_STEPS_PER_SUBMIT, flop_per_step};
 use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
 use crate::gpu::parameters::ParameterLayout;
@@ -40,11 +41,6 @@ use crate::network::Network;
 use crate::optimizer::OptimizerState;
 use crate::plan::{PlannedStep, Runner, StepPlan, Validated};
 
-/// Most steps recorded into one submit.
-const MAX_STEPS_PER_SUBMIT: usize = 1024;
-/// Work per submit to aim for, so a big network's submit stays well under a
-/// second (drivers may reset a GPU that runs one much longer).
-const FLOP_PER_SUBMIT: f64 = 1e11;
 /// Row indices the index buffer holds at most for shuffled epochs (64 MiB).
 const MAX_SHUFFLED_INDICES: usize = 1 << 24;
 
@@ -94,15 +90,6 @@ struct Validation {
     /// Every row's outputs, copied chunk by chunk from the last layer.
     predictions: wgpu::Buffer,
     _data: [wgpu::Buffer; 2],
-}
-
-/// Floating-point work of one training step (2·M·N·K per product, three
-/// products a layer), to size submits.
-fn flop_per_step(net: &Network, rows: usize) -> f64 {
-    net.layers()
-        .iter()
-        .map(|l| 6.0 * rows as f64 * l.inputs() as f64 * l.outputs() as f64)
-        .sum()
 }
 
 /// Layer `l`'s state vectors in `state` (none for SGD).

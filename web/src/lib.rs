@@ -5,8 +5,9 @@
 //! browser has no WebGPU adapter. Natively this crate is empty.
 #![cfg(target_arch = "wasm32")]
 
-use neurona::model_file::Model;
+use neurona::model_file::{Ensemble, Model};
 use neurona::problems::{self, Problem, Shape};
+use neurona::sweep::{Member, train_members_async};
 use neurona::targets::Task;
 use neurona::{
     Activation, BatchOrder, Device, EpochReport, GpuOptions, Init, Loss, Matrix, Network, Observer,
@@ -67,6 +68,10 @@ pub struct Trainer {
     validation: Option<(Matrix, Matrix)>,
     /// Their loss after the last epoch trained.
     validation_loss: f64,
+    /// "Train 64 at once": the other networks, seeds after `net`'s, the
+    /// same settings, trained together with it (one sweep); the page then
+    /// shows their mean. Empty: `net` alone.
+    others: Vec<Member>,
 }
 
 /// Rows `rows` of `m`.
@@ -149,6 +154,7 @@ impl Trainer {
         batch: usize,
         backend: String,
         seed: u32,
+        networks: usize,
     ) -> Result<Trainer, JsError> {
         let (problem, file_task) = problem(&problem_name, csv).map_err(js)?;
         let device = match backend.as_str() {
@@ -233,12 +239,18 @@ impl Trainer {
             weights = weights.saturating_add(n_in.saturating_mul(w));
             n_in = w;
         }
+        let networks = networks.clamp(1, 64);
+        if networks > 1 && weights.saturating_mul(networks) > MAX_WEIGHTS {
+            return Err(JsError::new(&format!(
+                "{networks} networks of {weights} weights are more than the {MAX_WEIGHTS} this page trains at once: narrow the hidden layers or train one"
+            )));
+        }
         if weights > MAX_WEIGHTS {
             return Err(JsError::new(&format!(
                 "hidden widths {hidden:?} make {weights} weights; this page trains networks of up to {MAX_WEIGHTS} (the neurona command line takes any size)"
             )));
         }
-        let net = builder.build(seed as u64).map_err(js)?;
+        let net = builder.clone().build(seed as u64).map_err(js)?;
         let optimizer = match optimizer.as_str() {
             "sgd" => Optimizer::Sgd,
             "momentum" => Optimizer::momentum(0.9),
@@ -269,6 +281,15 @@ impl Trainer {
             },
             _ => Task::Regression,
         });
+        let mut others = Vec::new();
+        for k in 1..networks as u64 {
+            let s = seed as u64 + k;
+            let mut c = config.clone();
+            if problem_name != "notebook" {
+                c = c.order(BatchOrder::Shuffled { seed: s });
+            }
+            others.push(Member::new(builder.clone().build(s).map_err(js)?, c).map_err(js)?);
+        }
         let trainer = Trainer {
             two_d: inputs.cols() == 2,
             classification: targets::is_classification(&problem.targets, output),
@@ -283,6 +304,7 @@ impl Trainer {
             standardizer,
             config,
             state,
+            others,
         };
         // Settings the network cannot train with (softmax on one output, a
         // negative rate, a layer too large for the adapter) fail here, in
@@ -319,6 +341,9 @@ impl Trainer {
     /// Train `epochs` more epochs; the mean loss over the training rows
     /// after them (the validation rows' is [`Trainer::validation_loss`]).
     pub async fn train(&mut self, epochs: usize) -> Result<f64, JsError> {
+        if !self.others.is_empty() {
+            return self.train_together(epochs).await;
+        }
         let config = self.config.clone().epochs(epochs.max(1));
         let mut last = LastValidation(f64::NAN);
         let report = self
@@ -335,6 +360,86 @@ impl Trainer {
             .map_err(js)?;
         self.validation_loss = last.0;
         Ok(report.final_loss)
+    }
+
+    /// [`Trainer::train`] of every network at once (one sweep: on WebGPU
+    /// one workgroup each in the same dispatches), on the training rows
+    /// then the validation rows of one matrix; the mean of their losses.
+    /// A network that diverges stops alone (its loss left out).
+    async fn train_together(&mut self, epochs: usize) -> Result<f64, JsError> {
+        let n = self.inputs.rows();
+        let (x, y, validation_rows) = match &self.validation {
+            Some((vx, vy)) => {
+                let stack = |a: &Matrix, b: &Matrix| {
+                    let mut v = a.as_slice().to_vec();
+                    v.extend_from_slice(b.as_slice());
+                    Matrix::new(a.rows() + b.rows(), a.cols(), v)
+                };
+                (
+                    stack(&self.inputs, vx).map_err(js)?,
+                    stack(&self.targets, vy).map_err(js)?,
+                    Some((n as u32..(n + vx.rows()) as u32).collect::<Vec<u32>>()),
+                )
+            }
+            None => (self.inputs.clone(), self.targets.clone(), None),
+        };
+        let first = Member {
+            network: self.net.clone(),
+            state: self.state.clone(),
+            config: self.config.clone(),
+            train_rows: None,
+            validation_rows: None,
+        };
+        let mut members: Vec<Member> = std::iter::once(first)
+            .chain(self.others.drain(..))
+            .map(|mut m| {
+                m.config = m.config.epochs(epochs.max(1));
+                m.train_rows = validation_rows.as_ref().map(|_| (0..n as u32).collect());
+                m.validation_rows = validation_rows.clone();
+                m
+            })
+            .collect();
+        let reports = train_members_async(&self.device, &x, &y, &mut members, &()).await;
+        let mut members = members.into_iter();
+        let first = members.next().expect("the first network");
+        self.net = first.network;
+        self.state = first.state;
+        self.others = members.collect();
+        let reports = reports.map_err(js)?;
+        let ok: Vec<_> = reports.iter().filter_map(|r| r.as_ref().ok()).collect();
+        if ok.is_empty() {
+            return Err(JsError::new(
+                "every network diverged: try a smaller learning rate",
+            ));
+        }
+        let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        self.validation_loss = match self.validation {
+            Some(_) => mean(
+                ok.iter()
+                    .filter_map(|r| r.epochs.last().and_then(|e| e.validation_loss))
+                    .collect(),
+            ),
+            None => f64::NAN,
+        };
+        Ok(mean(ok.iter().map(|r| r.final_loss).collect()))
+    }
+
+    /// The networks trained together, as one ensemble (their mean).
+    fn ensemble(&self) -> Result<Ensemble, JsError> {
+        let mut model = Model::new(self.net.clone(), self.config.loss_for(&self.net));
+        model.features = self.features.clone();
+        model.standardizer = self.standardizer.clone();
+        model.task = Some(self.task.clone());
+        Ensemble::new(
+            model,
+            self.others.iter().map(|m| m.network.clone()).collect(),
+        )
+        .map_err(js)
+    }
+
+    /// How many networks train: 1, or 64 with "train 64 at once".
+    pub fn networks(&self) -> usize {
+        1 + self.others.len()
     }
 
     /// The held-out validation rows' loss after the last epoch (NaN when
@@ -354,7 +459,7 @@ impl Trainer {
         if !self.classification {
             return Ok(f64::NAN);
         }
-        let p = self.net.predict(&self.inputs).map_err(js)?;
+        let p = self.ensemble()?.predict_scaled(&self.inputs).map_err(js)?;
         neurona::accuracy(&p, &self.targets).map_err(js)
     }
 
@@ -387,21 +492,19 @@ impl Trainer {
             }
         }
         let p = self
-            .net
-            .predict(&Matrix::new(n * n, 2, xy).map_err(js)?)
+            .ensemble()?
+            .predict_scaled(&Matrix::new(n * n, 2, xy).map_err(js)?)
             .map_err(js)?;
         let k = p.cols();
         Ok((0..n * n).map(|r| p.row(r)[k - 1]).collect())
     }
 
     /// The trained model as the safetensors file `neurona train --save`
-    /// writes (for `neurona predict` and PyTorch).
+    /// writes (for `neurona predict` and PyTorch); with "train 64 at once"
+    /// the ensemble file `neurona sweep --ensemble` writes, whose
+    /// predictions are the networks' mean.
     pub fn model_file(&self) -> Result<Vec<u8>, JsError> {
-        let mut model = Model::new(self.net.clone(), self.config.loss_for(&self.net));
-        model.features = self.features.clone();
-        model.standardizer = self.standardizer.clone();
-        model.task = Some(self.task.clone());
-        model.to_bytes("model.safetensors").map_err(js)
+        self.ensemble()?.to_bytes("model.safetensors").map_err(js)
     }
 }
 

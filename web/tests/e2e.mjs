@@ -3,7 +3,8 @@
 // moons, click Train, wait until the status line shows a loss below 0.1, a
 // training accuracy of at least 95% and the validation rows' loss, and save
 // a screenshot
-// (web/screenshot.png). Any error shown in the page or logged to the
+// (web/screenshot.png); the same with "train 64 at once" (their mean), and
+// on the CPU path. Any error shown in the page or logged to the
 // console fails it.
 //
 //   web/serve.sh --build-only && (cd web && npm ci && npm test)
@@ -83,6 +84,18 @@ try {
   await page.click("#stop");
   console.log(`e2e ok: ${onGpu}`);
   console.log(`screenshot: ${path.join(web, "screenshot.png")}`);
+
+  // "Train 64 at once": one sweep of 64 networks, the page showing their
+  // mean, learns the moons as well.
+  await page.check("#many");
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("x 64 networks (their mean) | press Train"), null, { timeout: 60_000 });
+  await page.click("#train");
+  const together = await untilLearnt("64 at once");
+  if (!together.includes("x 64 networks")) fail(`not 64 networks: ${together}`);
+  await page.click("#stop");
+  console.log(`e2e ok: ${together}`);
+  await page.uncheck("#many");
+  await page.waitForFunction(() => !document.getElementById("status").textContent.includes("networks") && document.getElementById("status").textContent.includes("press Train"), null, { timeout: 60_000 });
 
   // The CPU path, compiled to wasm32: what a browser without WebGPU gets.
   await page.selectOption("#backend", "cpu");
