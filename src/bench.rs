@@ -97,7 +97,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
-fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -208,31 +208,39 @@ fn w0_ms(device: &Device) -> Result<f64> {
 /// needs no copy of the repository.
 const NUMPY_SCRIPT: &str = include_str!("../benches/numpy_reference.py");
 
-/// Run the numpy script; `None` when python3 or numpy is missing.
-pub fn numpy() -> Numpy {
+/// What python3 prints running `script` (given on stdin) with `args`;
+/// `None` when python3 is missing or the script fails (a module it needs
+/// is not installed).
+pub(crate) fn python_stdout(script: &str, args: &[String]) -> Option<String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut child = Command::new("python3")
         .arg("-")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    child
-        .stdin
-        .take()?
-        .write_all(NUMPY_SCRIPT.as_bytes())
-        .ok()?;
+    child.stdin.take()?.write_all(script.as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The number after `"key": ` in a line of JSON the scripts print.
+pub(crate) fn json_number(line: &str, key: &str) -> Option<f64> {
+    let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
+    line[at..].split([',', '}']).next()?.trim().parse().ok()
+}
+
+/// Run the numpy script; `None` when python3 or numpy is missing.
+pub fn numpy() -> Numpy {
+    let text = python_stdout(NUMPY_SCRIPT, &[])?;
     let field = |name: &str, key: &str| -> Option<f64> {
         let line = text.lines().find(|l| l.contains(&format!("\"{name}\"")))?;
-        let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-        line[at..].split([',', '}']).next()?.trim().parse().ok()
+        json_number(line, key)
     };
     Some((field("W0", "ms_total")?, field("W2", "ms_per_step")?))
 }

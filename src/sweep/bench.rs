@@ -22,7 +22,7 @@
 
 use std::time::Instant;
 
-use crate::bench::Row;
+use crate::bench::{Row, json_number, peak_rss_mib, python_stdout};
 use crate::problems::{Shape, two_d};
 use crate::sweep::{Member, train_members};
 use crate::{Activation, BatchOrder, Device, Matrix, Network, Optimizer, Result, TrainConfig};
@@ -92,18 +92,6 @@ fn run_flop(epochs: usize) -> f64 {
     per_step * 1000usize.div_ceil(32) as f64 * epochs as f64
 }
 
-/// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// The sweep on `device` in one run, in milliseconds.
 fn sweep_ms(device: &Device, x: &Matrix, y: &Matrix, options: &Options) -> Result<f64> {
     let mut members = (0..options.members)
@@ -138,39 +126,16 @@ const TORCH_SCRIPT: &str = include_str!("../../benches/torch_sweep.py");
 /// The PyTorch loop's and stacked version's milliseconds for all members;
 /// `None` when python3 or torch is missing.
 pub fn torch(options: &Options) -> Option<(f64, Option<f64>)> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let timed = options
         .sequential
         .unwrap_or(options.members)
         .clamp(1, options.members);
-    let mut child = Command::new("python3")
-        .args([
-            "-",
-            &options.members.to_string(),
-            &options.epochs.to_string(),
-            &timed.to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    child
-        .stdin
-        .take()?
-        .write_all(TORCH_SCRIPT.as_bytes())
-        .ok()?;
-    let out = child.wait_with_output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |key: &str| -> Option<f64> {
-        let at = text.find(&format!("\"{key}\": "))? + key.len() + 4;
-        text[at..].split([',', '}']).next()?.trim().parse().ok()
-    };
-    Some((field("loop_ms")?, field("stacked_ms")))
+    let args = [options.members, options.epochs, timed].map(|v| v.to_string());
+    let text = python_stdout(TORCH_SCRIPT, &args)?;
+    Some((
+        json_number(&text, "loop_ms")?,
+        json_number(&text, "stacked_ms"),
+    ))
 }
 
 /// Workload S's rows: on `gpu` (if any) the sweep and one after another,
