@@ -296,6 +296,38 @@ pub const VEC4_TILES: [Vec4Tile; 10] = [
 
 const COMPONENT: [&str; 4] = ["x", "y", "z", "w"];
 
+/// The loader and store of operand `x` (`a` or `b`) when it is read with k
+/// contiguous (row stride K) and stored transposed, K-major: `origin` the
+/// tile's first row or column (`row`, `col`), `len` its dimension (`M`,
+/// `N`), `index` the name of its index (`m`, `n`).
+fn k_contiguous_loader(x: &str, origin: &str, len: &str, index: &str) -> String {
+    let big = x.to_uppercase();
+    format!(
+        "
+fn load_{x}(e: u32, {origin}0: u32, k0: u32, {len}: u32, K: u32) -> vec4<f32> {{
+    let {index} = e / (BK / 4u);
+    let kq = e % (BK / 4u);
+    let g{index} = {origin}0 + {index};
+    let gk = k0 + kq * 4u;
+    if g{index} < {len} && gk < K {{ return {x}[g{index} * (K / 4u) + gk / 4u]; }}
+    return vec4<f32>(0.0);
+}}
+fn store_{x}(base: u32, e: u32, v: vec4<f32>) {{
+    let {index} = e / (BK / 4u);
+    let kq = e % (BK / 4u);
+    let f0 = (kq * 4u) * P{big} + {index};
+    {big}s[base + f0 / 4u][f0 % 4u] = v.x;
+    let f1 = f0 + P{big};
+    {big}s[base + f1 / 4u][f1 % 4u] = v.y;
+    let f2 = f1 + P{big};
+    {big}s[base + f2 / 4u][f2 % 4u] = v.z;
+    let f3 = f2 + P{big};
+    {big}s[base + f3 / 4u][f3 % 4u] = v.w;
+}}
+"
+    )
+}
+
 /// The `kind` product in `tile`, as WGSL to append to the prelude and
 /// common.wgsl (`gpu::shaders` puts them first).
 pub(crate) fn wgsl(tile: Vec4Tile, kind: MatmulKind) -> String {
@@ -354,30 +386,7 @@ var<workgroup> Bs: array<vec4<f32>, {sb_all}>; // [k][n], pitch PB floats
     // Loaders: one vec4 of global memory per call, zero outside.
     if Vec4Tile::a_transposed(kind) {
         // A [m][k], k contiguous, row stride K: stored transposed.
-        w.push_str(
-            "
-fn load_a(e: u32, row0: u32, k0: u32, M: u32, K: u32) -> vec4<f32> {
-    let m = e / (BK / 4u);
-    let kq = e % (BK / 4u);
-    let gm = row0 + m;
-    let gk = k0 + kq * 4u;
-    if gm < M && gk < K { return a[gm * (K / 4u) + gk / 4u]; }
-    return vec4<f32>(0.0);
-}
-fn store_a(base: u32, e: u32, v: vec4<f32>) {
-    let m = e / (BK / 4u);
-    let kq = e % (BK / 4u);
-    let f0 = (kq * 4u) * PA + m;
-    As[base + f0 / 4u][f0 % 4u] = v.x;
-    let f1 = f0 + PA;
-    As[base + f1 / 4u][f1 % 4u] = v.y;
-    let f2 = f1 + PA;
-    As[base + f2 / 4u][f2 % 4u] = v.z;
-    let f3 = f2 + PA;
-    As[base + f3 / 4u][f3 % 4u] = v.w;
-}
-",
-        );
+        w.push_str(&k_contiguous_loader("a", "row", "M", "m"));
     } else {
         // Aᵀ read in place: element (m, k) at A_in[k][m], m contiguous, row
         // stride n_in; m = n_in is the bias row of ones.
@@ -405,30 +414,7 @@ fn store_a(base: u32, e: u32, v: vec4<f32>) {
     }
     if Vec4Tile::b_transposed(kind) {
         // B(k = p, n = j) = W_next[j][p]: k contiguous, row stride K.
-        w.push_str(
-            "
-fn load_b(e: u32, col0: u32, k0: u32, N: u32, K: u32) -> vec4<f32> {
-    let n = e / (BK / 4u);
-    let kq = e % (BK / 4u);
-    let gn = col0 + n;
-    let gk = k0 + kq * 4u;
-    if gn < N && gk < K { return b[gn * (K / 4u) + gk / 4u]; }
-    return vec4<f32>(0.0);
-}
-fn store_b(base: u32, e: u32, v: vec4<f32>) {
-    let n = e / (BK / 4u);
-    let kq = e % (BK / 4u);
-    let f0 = (kq * 4u) * PB + n;
-    Bs[base + f0 / 4u][f0 % 4u] = v.x;
-    let f1 = f0 + PB;
-    Bs[base + f1 / 4u][f1 % 4u] = v.y;
-    let f2 = f1 + PB;
-    Bs[base + f2 / 4u][f2 % 4u] = v.z;
-    let f3 = f2 + PB;
-    Bs[base + f3 / 4u][f3 % 4u] = v.w;
-}
-",
-        );
+        w.push_str(&k_contiguous_loader("b", "col", "N", "n"));
     } else {
         // B [k][n], n contiguous, row stride N.
         w.push_str(
