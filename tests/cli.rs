@@ -6,29 +6,7 @@ use std::process::{Command, Output};
 use neurona::{Activation, Matrix, Model, Network};
 use tempfile::TempDir;
 
-fn neurona(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neurona"))
-        .args(args)
-        .env_remove("NEURONA_BACKEND")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
+use crate::common::{neurona, ok as assert_ok, text};
 
 /// Assert a failure whose message contains `want`, and that `no_file` was
 /// not created.

@@ -24,31 +24,7 @@ use neurona::{
 };
 use serde_json::Value;
 
-use crate::common::{announce, cpu, random_matrix};
-
-fn neurona(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neurona"))
-        .args(args)
-        .env_remove("NEURONA_BACKEND")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
+use crate::common::{announce, cpu, neurona, ok, random_matrix, text};
 
 /// A failure: exit 1, one line on stderr containing `want`.
 #[track_caller]

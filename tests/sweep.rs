@@ -406,29 +406,12 @@ fn folds_are_disjoint_and_cover_every_row() {
 /// The binary end to end: the table, its CSV, the best model and an
 /// ensemble, as files that `predict` and `evaluate` read.
 mod command_line {
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     use neurona::Matrix;
     use neurona::model_file::{Ensemble, Model};
 
-    fn neurona(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_neurona"))
-            .args(args)
-            .env_remove("NEURONA_BACKEND")
-            .output()
-            .expect("the binary runs")
-    }
-
-    #[track_caller]
-    fn ok(out: &Output) -> String {
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "stdout:\n{text}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
-    }
+    use crate::common::{neurona, ok};
 
     #[track_caller]
     fn fails(out: &Output, want: &str) {

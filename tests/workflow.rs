@@ -4,34 +4,12 @@
 //! files as people have them, and the defects the workflow issue listed.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use neurona::Model;
 use neurona::targets::Task;
 
-fn neurona(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neurona"))
-        .args(args)
-        .env_remove("NEURONA_BACKEND")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
+use crate::common::{neurona, ok, text};
 
 /// A failure: exit 1, one line on stderr containing `want`.
 #[track_caller]

@@ -166,3 +166,34 @@ pub fn gpu() -> Option<&'static Device> {
             None
         })
 }
+
+/// The `neurona` binary run with `args` (the backend as the flags say, not
+/// as the environment does).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn neurona(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_neurona"))
+        .args(args)
+        .env_remove("NEURONA_BACKEND")
+        .output()
+        .expect("the binary runs")
+}
+
+/// Bytes a command printed, as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Assert that a command succeeded (printing what it said if not); its
+/// stdout.
+#[cfg(not(target_arch = "wasm32"))]
+#[track_caller]
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
