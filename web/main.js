@@ -9,6 +9,11 @@ const status = $("status");
 const errorBox = $("error");
 let trainer = null;
 let running = false;
+// A Trainer's methods may not be called while its train() is pending
+// (wasm-bindgen refuses the aliasing): `current` is the training loop,
+// settled once it has stopped, and `chunk` its pending train() call.
+let current = Promise.resolve();
+let chunk = Promise.resolve();
 let losses = [];
 let csvText = null;
 
@@ -33,6 +38,8 @@ function build() {
 
 async function buildNow() {
   running = false;
+  // The old trainer's last chunk ends before a new one is drawn.
+  await current;
   errorBox.textContent = "";
   losses = [];
   trainer = null;
@@ -125,21 +132,24 @@ function draw() {
   drawBoundary();
 }
 
-async function loop() {
-  let last = performance.now(), lastSteps = trainer.steps();
-  while (running) {
+// Trains `t` until Stop or until the page builds another trainer.
+async function loop(t) {
+  let last = performance.now(), lastSteps = t.steps();
+  while (running && t === trainer) {
     const t0 = performance.now();
-    const loss = await trainer.train(1);
-    if (!running) break;
-    losses.push([trainer.steps(), loss, trainer.validation_loss()]);
-    const acc = trainer.accuracy();
+    const pending = t.train(1);
+    chunk = pending.catch(() => {});
+    const loss = await pending;
+    if (!running || t !== trainer) break;
+    losses.push([t.steps(), loss, t.validation_loss()]);
+    const acc = t.accuracy();
     draw();
     const now = performance.now();
-    const rate = (trainer.steps() - lastSteps) / ((now - last) / 1000);
-    last = now; lastSteps = trainer.steps();
-    const val = trainer.validation_loss();
+    const rate = (t.steps() - lastSteps) / ((now - last) / 1000);
+    last = now; lastSteps = t.steps();
+    const val = t.validation_loss();
     status.textContent =
-      `device: ${trainer.device()}${together()} | step ${trainer.steps()} | loss ${loss.toFixed(4)}` +
+      `device: ${t.device()}${together()} | step ${t.steps()} | loss ${loss.toFixed(4)}` +
       (Number.isNaN(val) ? "" : ` | validation loss ${val.toFixed(4)}`) +
       (Number.isNaN(acc) ? "" : ` | training accuracy ${(100 * acc).toFixed(1)}%`) +
       ` | ${rate.toFixed(0)} steps/s`;
@@ -152,12 +162,16 @@ async function loop() {
 $("train").onclick = async () => {
   try {
     await building;
+    // A stopped loop first finishes its last chunk.
+    await current;
     if (!trainer) await build();
     running = true;
     $("train").disabled = true;
     $("stop").disabled = false;
     $("download").disabled = false;
-    await loop();
+    const run = loop(trainer);
+    current = run.catch(() => {});
+    await run;
   } catch (e) {
     showError(e);
   }
@@ -202,8 +216,10 @@ $("csv").onchange = async () => {
   csvText = await file.text();
   try { await build(); } catch (e) { showError(e); }
 };
-$("download").onclick = () => {
+$("download").onclick = async () => {
   try {
+    // Between chunks: not while train() is pending.
+    await chunk;
     const bytes = trainer.model_file();
     const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
     const a = document.createElement("a");

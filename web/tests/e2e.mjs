@@ -84,6 +84,18 @@ try {
   await page.click("#stop");
   console.log(`e2e ok: ${onGpu}`);
   console.log(`screenshot: ${path.join(web, "screenshot.png")}`);
+  // Train again at once after Stop, and download mid-run: the stopped
+  // loop's last chunk ends before anything else calls the trainer (it may
+  // not be used while its train() is pending).
+  await page.click("#train");
+  await page.click("#download");
+  await page.click("#stop");
+  await page.click("#train");
+  await page.click("#download");
+  await page.waitForTimeout(2000);
+  const clash = (await page.textContent("#error")).trim();
+  if (clash) fail(`stop, train and download at once: the page shows: ${clash}`);
+  await page.click("#stop");
 
   // "Train 64 at once": one sweep of 64 networks, the page showing their
   // mean, learns the moons as well.
