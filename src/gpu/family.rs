@@ -274,7 +274,7 @@ impl Vec4Tile {
 
 /// The family's catalogue: the shapes a tuner chooses among (the prototype's
 /// candidates). Which of them an adapter runs depends on its limits.
-pub const VEC4_TILES: [Vec4Tile; 10] = [
+pub const VEC4_TILES: [Vec4Tile; 12] = [
     // Large M, N: 4096² is 1,024 workgroups.
     Vec4Tile::known(128, 128, 8, 8, 8, 2, true, 0),
     // Fewer barriers; 33 KiB of workgroup memory (NVIDIA's 48 KiB).
@@ -292,6 +292,15 @@ pub const VEC4_TILES: [Vec4Tile; 10] = [
     Vec4Tile::known(64, 64, 8, 8, 8, 2, true, 0),
     // Skinny: small batches (M <= 64) with wide layers.
     Vec4Tile::known(32, 128, 16, 4, 8, 2, true, 0),
+    // 16x16 outputs per invocation, for adapters that run shaders on a
+    // CPU (llvmpipe), where each workgroup-memory read costs most: 256
+    // accumulators would spill on a GPU (the tuner times them there).
+    // Measured on llvmpipe at 256³: about 5x and 4x matmul.wgsl.
+    Vec4Tile::known(128, 128, 4, 16, 16, 1, true, 0),
+    // The same in 32-row tiles: more workgroups for the CPU's cores, and
+    // none of the 128-row tile's slowdown on forward products whose K is a
+    // multiple of 512 (README, "Matrix-product kernels").
+    Vec4Tile::known(32, 128, 8, 16, 16, 1, true, 0),
 ];
 
 const COMPONENT: [&str; 4] = ["x", "y", "z", "w"];

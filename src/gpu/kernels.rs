@@ -230,7 +230,7 @@ impl GpuContext {
                     let mut timer = self;
                     tuner.choose(&mut timer, &self.limits, (kind, m, n, k), vec4)
                 }
-                None => heuristic(kind, m, n, k, vec4, &self.limits),
+                None => heuristic(kind, (m, n, k), vec4, self.adapter().software, &self.limits),
             },
         }
     }

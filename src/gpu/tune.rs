@@ -428,7 +428,7 @@ impl Tuner {
     ) -> MatmulVariant {
         let shape = ProductShape::of_dims(kind, m as usize, n as usize, k as usize);
         if !vec4 || shape.flop() < MIN_TUNED_FLOP {
-            return heuristic(kind, m, n, k, vec4, limits);
+            return heuristic(kind, (m, n, k), vec4, false, limits);
         }
         let key = ProductKey::of(kind, m, n, k);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -445,7 +445,7 @@ impl Tuner {
             // nothing else.
             None => match self.tune_locked(&mut state, &shape, limits, timer, false) {
                 Ok(tuned) => tuned.choice,
-                Err(_) => heuristic(kind, m, n, k, vec4, limits),
+                Err(_) => heuristic(kind, (m, n, k), vec4, false, limits),
             },
         };
         state.memo.insert(key, choice);

@@ -305,18 +305,21 @@ impl std::str::FromStr for MatmulChoice {
 
 /// The variant the fixed rule picks for the `kind` product of `m x n`
 /// outputs over `k`, among those `limits` allow: what runs on software
-/// adapters and for products too small to tune. `vec4` says whether the
-/// product's widths let the vec4 family run it.
+/// adapters (`software`), in the browser and for products too small to
+/// tune. `vec4` says whether the product's widths let the vec4 family run
+/// it.
 ///
-/// Measured on llvmpipe (the README's benchmark table): large tiles when
-/// both sides fill them, the skinny tile for small batches with wide
-/// layers, matmul.wgsl for small or odd products.
+/// On a software adapter (measured on llvmpipe, README "Matrix-product
+/// kernels"): 16x16 outputs per invocation in 32x128 tiles wherever the
+/// outputs are at least 128 wide, fewer workgroup-memory reads being what
+/// counts when a CPU runs the shader. Elsewhere: large tiles when both
+/// sides fill them, the skinny tile for small batches with wide layers,
+/// matmul.wgsl for small or odd products.
 pub fn heuristic(
     kind: MatmulKind,
-    m: u32,
-    n: u32,
-    k: u32,
+    (m, n, k): (u32, u32, u32),
     vec4: bool,
+    software: bool,
     limits: &wgpu::Limits,
 ) -> MatmulVariant {
     let _ = k;
@@ -332,7 +335,9 @@ pub fn heuristic(
             .find(fits)
             .map(MatmulVariant::Vec4)
     };
-    let choice = if m >= 128 && n >= 128 {
+    let choice = if software && n >= 128 && m >= 16 {
+        pick(&["t32x128x8_r16x16_s1", "t64x64x8_r8x8_s2"])
+    } else if m >= 128 && n >= 128 {
         pick(&[
             "t128x128x8_r8x8_s2",
             "t128x128x8_r8x8_s2_np",
@@ -407,34 +412,45 @@ mod tests {
         let f = MatmulKind::Forward;
         let name = |v: MatmulVariant| v.to_string();
         assert_eq!(
-            name(heuristic(f, 4096, 4096, 4096, true, &big)),
+            name(heuristic(f, (4096, 4096, 4096), true, false, &big)),
             "t128x128x8_r8x8_s2_np"
         );
         let mut roomy = big.clone();
         roomy.max_compute_workgroup_storage_size = 32_768;
         assert_eq!(
-            name(heuristic(f, 4096, 4096, 4096, true, &roomy)),
+            name(heuristic(f, (4096, 4096, 4096), true, false, &roomy)),
             "t128x128x8_r8x8_s2"
         );
         assert_eq!(
-            name(heuristic(f, 32, 512, 784, true, &roomy)),
+            name(heuristic(f, (32, 512, 784), true, false, &roomy)),
             "t32x128x16_r4x8_s2"
         );
         assert_eq!(
-            heuristic(f, 4096, 4096, 4096, false, &roomy),
+            heuristic(f, (4096, 4096, 4096), false, false, &roomy),
             MatmulVariant::Scalar(LARGE_TILE)
         );
         assert_eq!(
-            heuristic(f, 4, 1, 3, true, &roomy),
+            heuristic(f, (4, 1, 3), true, false, &roomy),
             MatmulVariant::Scalar(SMALL_TILE)
         );
         for kind in MatmulKind::ALL {
             for (m, n) in [(4096, 4096), (100, 100), (32, 1000), (8, 8)] {
-                let v = heuristic(kind, m, n, 64, true, &big);
-                if let MatmulVariant::Vec4(t) = v {
-                    t.check_limits(kind, &big).unwrap();
+                for software in [false, true] {
+                    let v = heuristic(kind, (m, n, 64), true, software, &big);
+                    if let MatmulVariant::Vec4(t) = v {
+                        t.check_limits(kind, &big).unwrap();
+                    }
                 }
             }
+        }
+        // A software adapter: many outputs per invocation where the
+        // outputs are wide, the hardware rule below that.
+        for (m, n, want) in [
+            (256, 256, "t32x128x8_r16x16_s1"),
+            (16, 512, "t32x128x8_r16x16_s1"),
+            (256, 64, "t64x64x8_r8x8_s2"),
+        ] {
+            assert_eq!(name(heuristic(f, (m, n, 512), true, true, &big)), want);
         }
     }
 }
