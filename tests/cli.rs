@@ -1112,3 +1112,63 @@ fn a_closed_stdout_one_class_and_clashing_exports_are_handled() {
         "{out}"
     );
 }
+
+#[test]
+fn no_output_overwrites_an_input_or_another_output() {
+    let dir = Dir::new();
+    let data = dir.file("data.csv", &binary_csv());
+    let before = std::fs::read(&data).unwrap();
+    let model = dir.path("m.safetensors");
+    let m = model.to_str().unwrap();
+    let unchanged = |out: &Output, want: &str| {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+        assert!(
+            err.contains(want),
+            "stderr {err:?} does not contain {want:?}"
+        );
+        assert_eq!(
+            std::fs::read(&data).unwrap(),
+            before,
+            "the data file changed"
+        );
+    };
+    let train = ["train", "--data", &data, "--target", "y", "--epochs", "1"];
+    // The same file by another name is the same file.
+    let other_name = format!("{}/./data.csv", dir.0.path().display());
+    unchanged(
+        &neurona(&[&train[..], &["--save", &other_name]].concat()),
+        "is the input file of --data",
+    );
+    unchanged(
+        &neurona(&[&train[..], &["--history", &data]].concat()),
+        "--history",
+    );
+    unchanged(
+        &neurona(&[&train[..], &["--save", m, "--history", m]].concat()),
+        "is the output file of --save",
+    );
+    assert!(!model.exists(), "{m} was written before the error");
+    assert_ok(&neurona(&[&train[..], &["--save", m]].concat()));
+    // A model trained further in place is allowed.
+    assert_ok(&neurona(
+        &[&train[..], &["--init", m, "--save", m]].concat(),
+    ));
+    let saved = std::fs::read(&model).unwrap();
+    let predict = ["predict", "--model", m, "--data", &data];
+    unchanged(
+        &neurona(&[&predict[..], &["--out", &data]].concat()),
+        "--out",
+    );
+    unchanged(
+        &neurona(&[&predict[..], &["--out", m]].concat()),
+        "is the input file of --model",
+    );
+    let sweep = ["sweep", "--data", &data, "--target", "y", "--seeds", "0..2"];
+    unchanged(&neurona(&[&sweep[..], &["--csv", &data]].concat()), "--csv");
+    unchanged(
+        &neurona(&["export", "--model", m, "--onnx", m]),
+        "is the input file of --model",
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), saved, "the model changed");
+}

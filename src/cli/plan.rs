@@ -224,6 +224,45 @@ pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
         })
 }
 
+/// Where `path` is, for comparing paths: the file itself when it exists,
+/// else its folder's real path and its name (so `out.csv` and `./out.csv`
+/// meet).
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// An error when an output would overwrite one of the command's input
+/// files or another output: a data file replaced by a model is lost for
+/// good. `outputs` and `inputs` are (flag, path) pairs.
+pub fn check_distinct(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<()> {
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        let at = resolved(path);
+        let clash = inputs
+            .iter()
+            .map(|(f, p)| (f, p, "input"))
+            .chain(outputs[..i].iter().map(|(f, p)| (f, p, "output")))
+            .find(|(_, p, _)| resolved(p) == at);
+        if let Some((other, other_path, what)) = clash {
+            return Err(Error::Io(format!(
+                "{flag} {} is the {what} file of {other} {}: writing it would destroy that file; give another path",
+                path.display(),
+                other_path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// An error naming `flag`'s value and the file's, when a flag was given
 /// and differs from what the model file says.
 fn same<T: PartialEq + std::fmt::Display>(
@@ -363,6 +402,7 @@ impl TrainPlan {
                 "--save-optimizer saves with the model: give --save FILE too".into(),
             ));
         }
+        let mut outputs = Vec::new();
         for (path, flag) in [
             (&args.save, "--save"),
             (&args.save_best, "--save-best"),
@@ -370,7 +410,19 @@ impl TrainPlan {
         ] {
             if let Some(p) = path {
                 check_writable(p, flag)?;
+                outputs.push((flag, p.as_path()));
             }
+        }
+        // --init may be --save: a model trained further in place.
+        let mut inputs = vec![("--data", args.data.as_path())];
+        inputs.extend(
+            args.validation_data
+                .as_deref()
+                .map(|p| ("--validation-data", p)),
+        );
+        check_distinct(&outputs, &inputs)?;
+        if let (Some(init), Some(best)) = (&args.init, &args.save_best) {
+            check_distinct(&[("--save-best", best)], &[("--init", init)])?;
         }
         if args.early_stopping.is_some()
             && args.validation_split.is_none()
