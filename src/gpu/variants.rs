@@ -310,9 +310,10 @@ impl std::str::FromStr for MatmulChoice {
 /// it.
 ///
 /// On a software adapter (measured on llvmpipe, README "Matrix-product
-/// kernels"): 16x16 outputs per invocation in 32x128 tiles wherever the
-/// outputs are at least 128 wide, fewer workgroup-memory reads being what
-/// counts when a CPU runs the shader. Elsewhere: large tiles when both
+/// kernels"): 16x16 outputs per invocation wherever the outputs are at
+/// least 128 wide, fewer workgroup-memory reads being what counts when a
+/// CPU runs the shader, in 128x128 tiles when there are four or more of
+/// them, else in 32x128 tiles. Elsewhere: large tiles when both
 /// sides fill them, the skinny tile for small batches with wide layers,
 /// matmul.wgsl for small or odd products.
 pub fn heuristic(
@@ -335,7 +336,11 @@ pub fn heuristic(
             .find(fits)
             .map(MatmulVariant::Vec4)
     };
-    let choice = if software && n >= 128 && m >= 16 {
+    // A CPU running the shaders has few cores: the 128x128 tile once there
+    // are at least four of them to share out, else 32-row tiles.
+    let choice = if software && m >= 128 && n >= 128 && m as u64 * n as u64 >= 4 * 128 * 128 {
+        pick(&["t128x128x4_r16x16_s1", "t32x128x8_r16x16_s1"])
+    } else if software && n >= 128 && m >= 16 {
         pick(&["t32x128x8_r16x16_s1", "t64x64x8_r8x8_s2"])
     } else if m >= 128 && n >= 128 {
         pick(&[
@@ -446,7 +451,9 @@ mod tests {
         // A software adapter: many outputs per invocation where the
         // outputs are wide, the hardware rule below that.
         for (m, n, want) in [
-            (256, 256, "t32x128x8_r16x16_s1"),
+            (256, 256, "t128x128x4_r16x16_s1"),
+            (128, 512, "t128x128x4_r16x16_s1"),
+            (128, 128, "t32x128x8_r16x16_s1"),
             (16, 512, "t32x128x8_r16x16_s1"),
             (256, 64, "t64x64x8_r8x8_s2"),
         ] {
