@@ -955,7 +955,14 @@ fn tune_times_every_product_of_a_step_and_info_lists_the_cache() {
     );
     let software = stdout.contains("software");
     if software {
-        assert!(stdout.contains("this device does not tune"), "{stdout}");
+        assert!(
+            stdout.contains("a software adapter does not tune"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("the times below are for reading"),
+            "{stdout}"
+        );
         assert!(!cache_dir.exists(), "a software adapter wrote a cache");
     } else {
         assert!(
@@ -963,6 +970,23 @@ fn tune_times_every_product_of_a_step_and_info_lists_the_cache() {
             "{stdout}"
         );
     }
+
+    // A forced variant is named as such, and where it cannot run.
+    let forced = Command::new(env!("CARGO_BIN_EXE_neurona"))
+        .args(["tune", "--layers", "16,64,3", "--batch", "33"])
+        .env("NEURONA_CACHE_DIR", &cache_dir)
+        .env("NEURONA_MATMUL", "t64x64x8_r8x8_s2")
+        .output()
+        .expect("the binary runs");
+    let forced = assert_ok(&forced);
+    assert!(
+        forced.contains("NEURONA_MATMUL forces t64x64x8_r8x8_s2")
+            && forced
+                .contains("matmul_bias_act 33x64x16: t64x64x8_r8x8_s2 (forced by NEURONA_MATMUL)")
+            && forced
+                .contains("matmul_bias_act 33x3x64: 16x16/2x2 (the forced variant cannot take"),
+        "{forced}"
+    );
 
     // info reads the cache the tuner writes, stale entries marked.
     let mut cache = neurona::gpu::TuneCache::load(Some(&cache_dir.join(neurona::gpu::CACHE_FILE)));

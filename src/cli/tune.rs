@@ -3,7 +3,7 @@
 //! device that tunes (a hardware adapter, variants chosen automatically).
 
 use neurona::gpu::{self, MatmulVariant, ProductShape, Tuned};
-use neurona::{Backend, Device, Error, Result};
+use neurona::{Backend, Device, Error, MatmulChoice, Result};
 
 use super::args::TuneArgs;
 
@@ -25,40 +25,61 @@ pub fn run(args: TuneArgs) -> Result<()> {
     let a = ctx.adapter();
     let kind = if a.software { "software" } else { "hardware" };
     outln!("{} ({}, {kind})", a.name, a.backend);
-    if ctx.tunes() {
-        match gpu::cache_path() {
+    // Why a product runs in the variant it does when it is not timed.
+    let untimed = match ctx.matmul_choice() {
+        MatmulChoice::Auto if a.software => "the fixed rule of software adapters",
+        MatmulChoice::Auto => "the fixed rule: too small to be worth timing; --all times it",
+        _ => "forced by NEURONA_MATMUL",
+    };
+    let for_reading = if args.all {
+        "the times below are for reading"
+    } else {
+        "--all times every variant on each product, for reading"
+    };
+    match ctx.matmul_choice() {
+        _ if ctx.tunes() => match gpu::cache_path() {
             Some(p) => outln!("tuning cache: {}", p.display()),
             None => outln!(
                 "tuning cache: none (no HOME; set NEURONA_CACHE_DIR): choices last this run only"
             ),
-        }
-    } else {
-        outln!(
-            "this device does not tune (a software adapter, or a variant forced by \
-             NEURONA_MATMUL): training takes the fixed rule or the forced variant, \
-             nothing is cached, and the times below are for reading"
-        );
+        },
+        MatmulChoice::Auto => outln!(
+            "a software adapter does not tune: training takes the fixed rule, nothing is \
+             cached; {for_reading}"
+        ),
+        forced => outln!(
+            "NEURONA_MATMUL forces {}: training runs every product it can take in it, \
+             nothing is tuned or cached; {for_reading}",
+            match forced {
+                MatmulChoice::Only(v) => v.to_string(),
+                _ => "matmul.wgsl (legacy)".to_string(),
+            }
+        ),
     }
 
     let shapes = ProductShape::of_training_step(&args.layers, args.batch, args.sgd);
     let timed: Vec<ProductShape> = shapes
         .iter()
         .copied()
-        .filter(|s| s.vec4() && (args.all || s.flop() >= gpu::MIN_TUNED_FLOP))
+        .filter(|s| s.vec4() && (args.all || ctx.tunes_product(s)))
         .collect();
     let tuned = ctx.tune(&timed)?;
     for shape in &shapes {
         match tuned.iter().find(|t| t.shape == *shape) {
             Some(t) => print_tuned(t, ctx.tunes_product(shape).then_some(t.choice)),
-            None => outln!(
-                "{shape}: {} (the fixed rule: {})",
-                ctx.variant_for(shape),
-                if shape.vec4() {
-                    "too small to be worth timing; --all times it"
-                } else {
-                    "widths the vec4 family cannot take"
-                }
-            ),
+            None => {
+                let runs = ctx.variant_for(shape);
+                let why = match ctx.matmul_choice() {
+                    MatmulChoice::Auto if !shape.vec4() => {
+                        "the fixed rule: widths the vec4 family cannot take"
+                    }
+                    MatmulChoice::Only(v) if v != runs => {
+                        "the forced variant cannot take this product: matmul.wgsl runs it"
+                    }
+                    _ => untimed,
+                };
+                outln!("{shape}: {runs} ({why})");
+            }
         }
     }
     Ok(())

@@ -395,6 +395,13 @@ impl GpuContext {
         self.tunes() && shape.vec4() && shape.flop() >= crate::gpu::MIN_TUNED_FLOP
     }
 
+    /// How this device chooses matmul variants: per product
+    /// ([`MatmulChoice::Auto`]), or forced by [`GpuOptions::matmul`](crate::GpuOptions)
+    /// or `NEURONA_MATMUL`.
+    pub fn matmul_choice(&self) -> crate::MatmulChoice {
+        self.matmul
+    }
+
     /// Whether this device tunes matmul variants itself (a hardware adapter
     /// with [`MatmulChoice::Auto`](crate::MatmulChoice::Auto)); else the
     /// fixed rule or a forced variant decides.
