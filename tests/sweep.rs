@@ -559,6 +559,32 @@ mod command_line {
         assert!(out.contains("an ensemble of the 3 best networks"), "{out}");
         let ensemble = Ensemble::load(&file).unwrap();
         assert_eq!(ensemble.len(), 3);
+        // More asked for than trained: all of them, and a note that says so.
+        let small = dir.path().join("small.safetensors");
+        let few = ok(&neurona(&[
+            "sweep",
+            "--data",
+            &data,
+            "--target",
+            "kind",
+            "--hidden",
+            "6",
+            "--seeds",
+            "0..2",
+            "--epochs",
+            "5",
+            "--backend",
+            "cpu",
+            "--ensemble",
+            "9",
+            "--save",
+            small.to_str().unwrap(),
+        ]));
+        assert!(
+            few.contains("note: --ensemble 9, but the sweep has only 2 networks\n"),
+            "{few}"
+        );
+        assert_eq!(Ensemble::load(&small).unwrap().len(), 2);
         let distinct: Vec<_> = ensemble.networks().collect();
         assert!(distinct[0] != distinct[1] && distinct[1] != distinct[2]);
         // The file's rows, as predict reads them.
@@ -832,6 +858,7 @@ mod command_line {
         };
         fails(&with(&["--folds", "31"]), "class \"big\" has 30 rows");
         fails(&with(&["--seeds", "5..2"]), "the range is empty");
+        fails(&with(&["--seeds", "3..3"]), "3..4 is seed 3");
         fails(&with(&["--seeds", "a,b"]), "expected a list");
         fails(&with(&["--lr="]), "--lr is an empty list");
         fails(&with(&["--hidden="]), "--hidden is an empty list");

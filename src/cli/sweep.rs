@@ -48,7 +48,13 @@ fn seeds(text: &str) -> Result<Vec<u64>> {
         );
         if b <= a {
             return Err(Error::Config(format!(
-                "--seeds {text}: the range is empty (it ends before it starts)"
+                "--seeds {text}: the range is empty ({}; the end is left out: {a}..{} is seed {a})",
+                if b == a {
+                    "it ends where it starts"
+                } else {
+                    "it ends before it starts"
+                },
+                a + 1
             )));
         }
         if b - a > MAX_NETWORKS as u64 {
@@ -740,8 +746,11 @@ pub fn run(args: SweepArgs) -> Result<()> {
             .as_ref()
             .map_or(f32::NAN, |t| t.learning_rate);
         let (mean, std) = row.score;
+        // One run has no spread to show.
         let score_text = if mean.is_nan() {
             "diverged".to_string()
+        } else if row.runs - row.diverged < 2 {
+            shown(mean)
         } else if headline == "accuracy" {
             format!("{} ± {:.2}", shown(mean), 100.0 * std)
         } else {
@@ -844,7 +853,11 @@ pub fn run(args: SweepArgs) -> Result<()> {
     }
     if let Some(path) = &args.table {
         write_atomically(path, csv.as_bytes())?;
-        outln!("table: {} ({} settings)", path.display(), table.len());
+        let settings = match table.len() {
+            1 => "1 setting".to_string(),
+            n => format!("{n} settings"),
+        };
+        outln!("table: {} ({settings})", path.display());
     }
     if let Some(path) = &args.save {
         save(
@@ -970,7 +983,15 @@ fn save(
                 if chosen.len() > 3 { "; ..." } else { "" }
             );
             if chosen.len() < k {
-                outln!("note: only {} networks did not diverge", chosen.len());
+                let diverged = runs.iter().filter(|r| r.diverged).count();
+                outln!(
+                    "note: --ensemble {k}, but the sweep has only {} networks{}",
+                    chosen.len(),
+                    match diverged {
+                        0 => String::new(),
+                        d => format!(" that did not diverge ({d} did)"),
+                    }
+                );
             }
         }
     }
