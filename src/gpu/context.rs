@@ -22,7 +22,7 @@ pub struct AdapterReport {
     /// The driver and its version, where the adapter says.
     pub driver: String,
     /// A software rasteriser (llvmpipe, WARP, SwiftShader): runs the shaders
-    /// on the CPU, about 100 times slower than neurona's CPU path.
+    /// on the CPU, tens to a hundred or more times slower than neurona's CPU path.
     pub software: bool,
     /// Largest buffer, in bytes.
     pub max_buffer_size: u64,
