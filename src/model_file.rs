@@ -605,7 +605,8 @@ impl Model {
             meta.insert("target_mean".into(), floats(&s.mean));
             meta.insert("target_scale".into(), floats(&s.scale));
         }
-        safetensors::serialize(views, Some(meta)).map_err(|e| model_err(file, e))
+        let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| model_err(file, e))?;
+        Ok(with_sorted_header(bytes))
     }
 
     /// Read a model saved by [`Model::save`].
@@ -890,6 +891,43 @@ fn read_optimizer(
         }
     }
     Ok((optimizer, state))
+}
+
+/// `bytes` (a safetensors file) with its JSON header's keys in sorted
+/// order: the metadata is a hash map, so the same model would otherwise
+/// save to different bytes from run to run. The tensors' offsets are
+/// relative to the data after the header, so they stay as they are.
+fn with_sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    fn sorted(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let by_key: std::collections::BTreeMap<String, serde_json::Value> =
+                    map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                serde_json::Value::Object(by_key.into_iter().collect())
+            }
+            other => other,
+        }
+    }
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes
+        .get(8..8 + len)
+        .and_then(|h| serde_json::from_slice::<serde_json::Value>(h).ok())
+    else {
+        return bytes;
+    };
+    let mut text = sorted(header).to_string().into_bytes();
+    // Padded with spaces to 8 bytes, as safetensors writes it.
+    text.resize(text.len().div_ceil(8) * 8, b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - len);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + len..]);
+    out
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder and

@@ -177,6 +177,13 @@ fn save_then_load_is_bit_identical() {
     );
     let bits = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a), bits(&b));
+    // The same model saves to the same bytes (its metadata is a hash map).
+    let first = std::fs::read(&path).unwrap();
+    for _ in 0..4 {
+        model.save(&path).unwrap();
+        assert!(std::fs::read(&path).unwrap() == first, "the bytes changed");
+        assert_eq!(loaded.to_bytes("m").unwrap(), first);
+    }
 }
 
 #[test]
