@@ -253,14 +253,27 @@ impl Table {
     /// The position of column `name`, or an error listing the columns.
     pub fn column(&self, name: &str) -> Result<usize> {
         self.columns.iter().position(|c| c == name).ok_or_else(|| {
+            // A wide file's header would be a line of thousands of
+            // characters: the first columns, and a near miss if any.
+            const SHOWN: usize = 12;
+            let mut listed: Vec<String> = self
+                .columns
+                .iter()
+                .take(SHOWN)
+                .map(|c| format!("{c:?}"))
+                .collect();
+            if self.columns.len() > SHOWN {
+                listed.push(format!("... ({} in all)", self.columns.len()));
+            }
+            let near = self
+                .columns
+                .iter()
+                .find(|c| c.trim().eq_ignore_ascii_case(name.trim()))
+                .map_or(String::new(), |c| format!(" (did you mean {c:?}?)"));
             Error::Data(format!(
-                "{} has no column {name:?}; its columns are {}",
+                "{} has no column {name:?}{near}; its columns are {}",
                 self.file,
-                self.columns
-                    .iter()
-                    .map(|c| format!("{c:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                listed.join(", ")
             ))
         })
     }

@@ -423,6 +423,20 @@ fn bad_inputs_fail_with_clear_messages() {
         &save,
     );
     assert_fails(
+        &neurona(&["train", "--data", &ok, "--target", "Y", "--save", &save_s]),
+        "has no column \"Y\" (did you mean \"y\"?)",
+        &save,
+    );
+    // A wide file's header is not printed whole.
+    let header: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+    let wide = dir.file(
+        "wide.csv",
+        &format!("{}\n{}\n", header.join(","), vec!["1"; 300].join(",")),
+    );
+    let out = neurona(&["train", "--data", &wide, "--target", "g", "--save", &save_s]);
+    assert_fails(&out, "\"f11\", ... (300 in all)", &save);
+    assert!(text(&out.stderr).len() < 300, "{}", text(&out.stderr));
+    assert_fails(
         &train(&dir.file("text.csv", "a,b,y\n1,2,0\n3,four,1\n"), &[]),
         "line 3, column \"b\": \"four\" is not a number",
         &save,

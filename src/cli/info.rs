@@ -131,19 +131,32 @@ fn describe_model(path: &std::path::Path) -> Result<()> {
             model.features.join(", ")
         );
     }
+    // The first values of a wide model's standardisation (the file holds
+    // them all; `neurona export` and Python read them whole).
+    let short = |v: &[f32]| match v.len() {
+        0..=8 => format!("{v:?}"),
+        n => format!(
+            "[{}, ... ({n} values)]",
+            v[..6]
+                .iter()
+                .map(|x| format!("{x:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     match &model.standardizer {
         Some(s) => outln!(
-            "  inputs standardised (means {:?}, scales {:?})",
-            s.mean,
-            s.scale
+            "  inputs standardised (means {}, scales {})",
+            short(&s.mean),
+            short(&s.scale)
         ),
         None => outln!("  inputs as they are (not standardised)"),
     }
     if let Some(s) = &model.target_standardizer {
         outln!(
-            "  targets standardised for training (means {:?}, scales {:?})",
-            s.mean,
-            s.scale
+            "  targets standardised for training (means {}, scales {})",
+            short(&s.mean),
+            short(&s.scale)
         );
     }
     match &model.optimizer {
