@@ -1081,6 +1081,12 @@ fn a_closed_stdout_one_class_and_clashing_exports_are_handled() {
     // Missing required flags are named.
     let err = text(&neurona(&["predict", "--data", &data]).stderr);
     assert!(err.contains("not provided: --model"), "{err}");
+    // A negative count is named as such, not as Rust's "invalid digit".
+    let err = text(&neurona(&["train", "--data", &data, "--target", "y", "--epochs", "-5"]).stderr);
+    assert!(
+        err.contains("'-5' for '--epochs <EPOCHS>': expected a whole number, 0 or more"),
+        "{err}"
+    );
 
     // One class is no classifier.
     let one = dir.file("one.csv", "a,y\n1,cat\n2,cat\n3,cat\n");

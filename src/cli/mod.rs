@@ -50,6 +50,11 @@ pub fn run() -> Result<()> {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            // Rust's own words for a count that is not a whole number.
+            let first = first.replace(
+                "invalid digit found in string",
+                "expected a whole number, 0 or more",
+            );
             // "the following required arguments were not provided:" lists
             // them on the lines after it.
             let listed: Vec<&str> = if first.ends_with(':') {
