@@ -396,7 +396,7 @@ impl GpuContext {
     }
 
     /// How this device chooses matmul variants: per product
-    /// ([`MatmulChoice::Auto`]), or forced by [`GpuOptions::matmul`](crate::GpuOptions)
+    /// ([`MatmulChoice::Auto`](crate::MatmulChoice::Auto)), or forced by [`GpuOptions::matmul`](crate::GpuOptions)
     /// or `NEURONA_MATMUL`.
     pub fn matmul_choice(&self) -> crate::MatmulChoice {
         self.matmul
