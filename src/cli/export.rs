@@ -8,7 +8,7 @@ use neurona::model_file::Ensemble;
 use neurona::{Error, Result};
 
 use super::args::ExportArgs;
-use super::plan::{check_distinct, check_writable};
+use super::plan::{check_distinct, check_outputs, check_writable};
 
 pub fn run(args: ExportArgs) -> Result<()> {
     if args.onnx.is_none() && args.pytorch.is_none() {
@@ -38,10 +38,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         }
     }
     let given = ("--model", args.model.as_path());
-    if let Some(path) = &args.onnx {
-        check_writable(path, "--onnx")?;
-        check_distinct(&[("--onnx", path)], &[given])?;
-    }
+    check_outputs(&[("--onnx", args.onnx.as_deref())], &[given])?;
     if let Some(dir) = &args.pytorch {
         check_folder(dir)?;
         for name in [pytorch::MODULE, pytorch::STATE_DICT, pytorch::OPTIMIZER] {

@@ -263,6 +263,20 @@ pub fn check_distinct(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Re
     Ok(())
 }
 
+/// [`check_writable`] for each output given (flag, path), then
+/// [`check_distinct`] against the inputs and each other: every check a
+/// command's output files need before it runs.
+pub fn check_outputs(outputs: &[(&str, Option<&Path>)], inputs: &[(&str, &Path)]) -> Result<()> {
+    let given: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|(flag, path)| path.map(|p| (*flag, p)))
+        .collect();
+    for (flag, path) in &given {
+        check_writable(path, flag)?;
+    }
+    check_distinct(&given, inputs)
+}
+
 /// An error naming `flag`'s value and the file's, when a flag was given
 /// and differs from what the model file says.
 fn same<T: PartialEq + std::fmt::Display>(
@@ -402,17 +416,6 @@ impl TrainPlan {
                 "--save-optimizer saves with the model: give --save FILE too".into(),
             ));
         }
-        let mut outputs = Vec::new();
-        for (path, flag) in [
-            (&args.save, "--save"),
-            (&args.save_best, "--save-best"),
-            (&args.history, "--history"),
-        ] {
-            if let Some(p) = path {
-                check_writable(p, flag)?;
-                outputs.push((flag, p.as_path()));
-            }
-        }
         // --init may be --save: a model trained further in place.
         let mut inputs = vec![("--data", args.data.as_path())];
         inputs.extend(
@@ -420,7 +423,14 @@ impl TrainPlan {
                 .as_deref()
                 .map(|p| ("--validation-data", p)),
         );
-        check_distinct(&outputs, &inputs)?;
+        check_outputs(
+            &[
+                ("--save", args.save.as_deref()),
+                ("--save-best", args.save_best.as_deref()),
+                ("--history", args.history.as_deref()),
+            ],
+            &inputs,
+        )?;
         if let (Some(init), Some(best)) = (&args.init, &args.save_best) {
             check_distinct(&[("--save-best", best)], &[("--init", init)])?;
         }

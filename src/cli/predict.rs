@@ -8,7 +8,7 @@ use neurona::targets::Task;
 use neurona::{CsvOptions, Error, Matrix, Result, Table};
 
 use super::args::{CsvArgs, PredictArgs};
-use super::plan::{Used, check_distinct, check_writable, drop_missing};
+use super::plan::{Used, check_outputs, drop_missing};
 
 /// The model file `path` (a model, or an ensemble of networks that
 /// predict together) and the rows of `data` it reads: its input
@@ -159,13 +159,10 @@ pub fn predictions_csv(model: &Model, p: &Matrix, threshold: f32, lines: Option<
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    if let Some(out) = &args.out {
-        check_writable(out, "--out")?;
-        check_distinct(
-            &[("--out", out)],
-            &[("--model", &args.model), ("--data", &args.data)],
-        )?;
-    }
+    check_outputs(
+        &[("--out", args.out.as_deref())],
+        &[("--model", &args.model), ("--data", &args.data)],
+    )?;
     let (
         ensemble,
         Used {

@@ -16,7 +16,7 @@ use neurona::targets::Task;
 use neurona::{EarlyStopping, Error, Matrix, Optimizer, Progress, Result, shuffled_order};
 
 use super::args::{MetricArg, OptimizerArg, SweepArgs, TrainArgs};
-use super::plan::{TrainPlan, check_distinct, check_writable, describe_task};
+use super::plan::{TrainPlan, check_outputs, describe_task};
 use super::progress::Bar;
 use super::train::Scores;
 
@@ -304,14 +304,13 @@ fn join(v: &[usize]) -> String {
 }
 
 pub fn run(args: SweepArgs) -> Result<()> {
-    let mut outputs = Vec::new();
-    for (path, flag) in [(&args.table, "--csv"), (&args.save, "--save")] {
-        if let Some(p) = path {
-            check_writable(p, flag)?;
-            outputs.push((flag, p.as_path()));
-        }
-    }
-    check_distinct(&outputs, &[("--data", &args.data)])?;
+    check_outputs(
+        &[
+            ("--csv", args.table.as_deref()),
+            ("--save", args.save.as_deref()),
+        ],
+        &[("--data", &args.data)],
+    )?;
     if args.early_stopping.is_some() && args.folds.is_none() && args.validation_split.is_none() {
         return Err(Error::Config(
             "--early-stopping watches the validation loss: give --folds or --validation-split"
