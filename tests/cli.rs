@@ -1197,11 +1197,17 @@ fn no_output_overwrites_an_input_or_another_output() {
     );
     assert!(!model.exists(), "{m} was written before the error");
     assert_ok(&neurona(&[&train[..], &["--save", m]].concat()));
-    // A model trained further in place is allowed.
+    // A model trained further in place is allowed; the loss curve written
+    // over it is not.
     assert_ok(&neurona(
         &[&train[..], &["--init", m, "--save", m]].concat(),
     ));
     let saved = std::fs::read(&model).unwrap();
+    unchanged(
+        &neurona(&[&train[..], &["--init", m, "--history", m]].concat()),
+        "is the input file of --init",
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), saved, "the model changed");
     let predict = ["predict", "--model", m, "--data", &data];
     unchanged(
         &neurona(&[&predict[..], &["--out", &data]].concat()),

@@ -431,8 +431,16 @@ impl TrainPlan {
             ],
             &inputs,
         )?;
-        if let (Some(init), Some(best)) = (&args.init, &args.save_best) {
-            check_distinct(&[("--save-best", best)], &[("--init", init)])?;
+        // Every other output spares --init.
+        if let Some(init) = args.init.as_deref() {
+            let others: Vec<(&str, &Path)> = [
+                ("--save-best", args.save_best.as_deref()),
+                ("--history", args.history.as_deref()),
+            ]
+            .into_iter()
+            .filter_map(|(flag, p)| p.map(|p| (flag, p)))
+            .collect();
+            check_distinct(&others, &[("--init", init)])?;
         }
         if args.early_stopping.is_some()
             && args.validation_split.is_none()
