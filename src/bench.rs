@@ -384,9 +384,11 @@ pub fn kernel_rows(ctx: &GpuContext) -> Result<Vec<Row>> {
         let shape = ProductShape::of_dims(kind, n, n, n);
         // About a fifth of a second of dispatches per row.
         let time = |v: Option<MatmulVariant>| -> Result<f64> {
-            let once = ctx.time_product(shape, v, 1)?;
-            let reps = ((0.2 / once.max(1e-6)) as usize).clamp(1, 20);
-            Ok(ctx.time_product(shape, v, reps)? * 1e3)
+            ctx.timing_product(shape, v, |time| {
+                let once = time(1)?;
+                let reps = ((0.2 / once.max(1e-6)) as usize).clamp(1, 20);
+                Ok(time(reps)? * 1e3)
+            })
         };
         let (m, n, k) = shape.dims();
         let chosen = ctx.matmul_variant(kind, m as u32, n as u32, k as u32, shape.vec4());

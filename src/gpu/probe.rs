@@ -234,6 +234,21 @@ impl GpuContext {
         variant: Option<MatmulVariant>,
         reps: usize,
     ) -> Result<f64> {
+        self.timing_product(shape, variant, |time| time(reps))
+    }
+
+    /// `timing` given a clock for `shape` in `variant`: seconds per
+    /// dispatch over a pass of `reps` dispatches, on random data whose
+    /// buffers and kernel are made once (and warmed up by one dispatch)
+    /// however often it is called, so timing a big product again does not
+    /// draw and upload its operands again.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn timing_product<T>(
+        &self,
+        shape: ProductShape,
+        variant: Option<MatmulVariant>,
+        timing: impl FnOnce(&dyn Fn(usize) -> Result<f64>) -> Result<T>,
+    ) -> Result<T> {
         let _gate = self.gate();
         let ops = Operands::new(&shape, 7);
         let a = self.storage_from("a", &ops.a)?;
@@ -242,8 +257,11 @@ impl GpuContext {
         let aux = self.storage_from("aux", &ops.aux)?;
         let kernel = self.product_kernel(&shape, variant, [&a, &b, &c, &aux])?;
         let steps = self.product_step(&shape)?;
-        self.time_kernel(&kernel, &steps, shape.rows as u32, 1)?;
-        Ok(self.time_kernel(&kernel, &steps, shape.rows as u32, reps.max(1))? / reps.max(1) as f64)
+        let rows = shape.rows as u32;
+        self.time_kernel(&kernel, &steps, rows, 1)?;
+        timing(&|reps: usize| {
+            Ok(self.time_kernel(&kernel, &steps, rows, reps.max(1))? / reps.max(1) as f64)
+        })
     }
 
     /// Seconds for `reps` dispatches of `kernel` in one compute pass.
@@ -316,15 +334,17 @@ impl GpuContext {
 #[cfg(not(target_arch = "wasm32"))]
 impl ProductTimer for &GpuContext {
     fn seconds(&mut self, shape: &ProductShape, variant: MatmulVariant) -> Result<f64> {
-        // About 2 ms a pass, from a first dispatch's time.
-        let once = self.time_product(*shape, Some(variant), 1)?;
-        let reps = ((2e-3 / once.max(1e-7)) as usize).clamp(1, 50);
-        let mut times = [0.0; 3];
-        for t in &mut times {
-            *t = self.time_product(*shape, Some(variant), reps)?;
-        }
-        times.sort_by(f64::total_cmp);
-        Ok(times[1])
+        self.timing_product(*shape, Some(variant), |time| {
+            // About 2 ms a pass, from a first dispatch's time.
+            let once = time(1)?;
+            let reps = ((2e-3 / once.max(1e-7)) as usize).clamp(1, 50);
+            let mut times = [0.0; 3];
+            for t in &mut times {
+                *t = time(reps)?;
+            }
+            times.sort_by(f64::total_cmp);
+            Ok(times[1])
+        })
     }
 
     fn same_bits(&mut self, kind: MatmulKind, variant: MatmulVariant) -> Result<bool> {
