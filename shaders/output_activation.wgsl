@@ -7,13 +7,14 @@
 //   otherwise:          ŷ = act(z), value by value
 //
 // Bindings: a = z (rows x n_out, kept for the loss kernel), c = ŷ
-// (rows x n_out). Workgroup: 256 invocations, one row each, over a folded
-// grid.
+// (rows x n_out), each member's at member · stride_a and stride_c.
+// Workgroup: 256 invocations, one row each, over a folded grid; z is the
+// member.
 
 @group(0) @binding(0) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y_hat: array<f32>;
 @group(0) @binding(4) var<uniform> layer: Layer;
-@group(1) @binding(0) var<uniform> step: Step;
+@group(1) @binding(0) var<storage, read> steps: array<Step>;
 
 @compute @workgroup_size(ELEMENTWISE_GROUP)
 fn main(
@@ -21,12 +22,16 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let r = group_index(wid, groups) * ELEMENTWISE_GROUP + lid;
+    let member = member_index(wid, groups, layer.members);
+    let step = steps[member];
+    if step.skip == 1u { return; }
+    let r = group_index(wid, groups, layer.members) * ELEMENTWISE_GROUP + lid;
     if r >= step.rows { return; }
     let n = layer.n_out;
-    let row = r * n;
+    let row = member * layer.stride_a + r * n;
+    let out = member * layer.stride_c + r * n;
     if layer.act != SOFTMAX {
-        for (var j = 0u; j < n; j++) { y_hat[row + j] = activate(layer.act, z[row + j]); }
+        for (var j = 0u; j < n; j++) { y_hat[out + j] = activate(layer.act, z[row + j]); }
         return;
     }
     var m = z[row];
@@ -34,5 +39,5 @@ fn main(
     var s = 0.0;
     for (var j = 0u; j < n; j++) { s += exp(z[row + j] - m); }
     let lse = m + log(s);
-    for (var j = 0u; j < n; j++) { y_hat[row + j] = exp(z[row + j] - lse); }
+    for (var j = 0u; j < n; j++) { y_hat[out + j] = exp(z[row + j] - lse); }
 }

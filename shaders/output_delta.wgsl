@@ -7,14 +7,15 @@
 //   CE, softmax:                 D = ŷ − y
 //
 // Bindings: a = ŷ (the last layer's activations), b = y (targets), c = D;
-// all rows x n_out. Workgroup: 256 invocations, one element each, over a
-// folded grid.
+// all rows x n_out, each member's at member · stride_a, _b and _c.
+// Workgroup: 256 invocations, one element each, over a folded grid; z also holds
+// the members.
 
 @group(0) @binding(0) var<storage, read> y_hat: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(4) var<uniform> layer: Layer;
-@group(1) @binding(0) var<uniform> step: Step;
+@group(1) @binding(0) var<storage, read> steps: array<Step>;
 
 @compute @workgroup_size(ELEMENTWISE_GROUP)
 fn main(
@@ -22,16 +23,20 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let e = group_index(wid, groups) * ELEMENTWISE_GROUP + lid;
+    let member = member_index(wid, groups, layer.members);
+    let step = steps[member];
+    if step.skip == 1u { return; }
+    let e = group_index(wid, groups, layer.members) * ELEMENTWISE_GROUP + lid;
     if e >= step.rows * layer.n_out { return; }
-    let p = y_hat[e];
-    let t = y[e];
+    let p = y_hat[member * layer.stride_a + e];
+    let t = y[member * layer.stride_b + e];
+    let d = member * layer.stride_c + e;
     if layer.loss == MSE {
-        delta[e] = (p - t) * derivative(layer.act, p, layer.sigmoid_rule);
+        delta[d] = (p - t) * derivative(layer.act, p, layer.sigmoid_rule);
     } else if layer.loss == CE || (layer.act == SIGMOID && layer.sigmoid_rule == SIGMOID_EXACT) {
-        delta[e] = p - t;
+        delta[d] = p - t;
     } else {
         let q = clamp(p, BCE_EPSILON, 1.0 - BCE_EPSILON);
-        delta[e] = (p - t) / (q * (1.0 - q)) * derivative(layer.act, p, layer.sigmoid_rule);
+        delta[d] = (p - t) / (q * (1.0 - q)) * derivative(layer.act, p, layer.sigmoid_rule);
     }
 }

@@ -318,7 +318,7 @@ fn load_{x}(e: u32, {origin}0: u32, k0: u32, {len}: u32, K: u32) -> vec4<f32> {{
     let kq = e % (BK / 4u);
     let g{index} = {origin}0 + {index};
     let gk = k0 + kq * 4u;
-    if g{index} < {len} && gk < K {{ return {x}[g{index} * (K / 4u) + gk / 4u]; }}
+    if g{index} < {len} && gk < K {{ return {x}[o{x} + g{index} * (K / 4u) + gk / 4u]; }}
     return vec4<f32>(0.0);
 }}
 fn store_{x}(base: u32, e: u32, v: vec4<f32>) {{
@@ -369,7 +369,15 @@ const SB: u32 = {sb}u;
 @group(0) @binding(2) var<storage, read_write> c: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> aux: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> layer: Layer;
-@group(1) @binding(0) var<uniform> step: Step;
+@group(1) @binding(0) var<storage, read> steps: array<Step>;
+
+// This workgroup's member (in the grid's z): where its values start in each
+// binding, in vec4s, and its step's scale (set first thing in main).
+var<private> oa: u32;
+var<private> ob: u32;
+var<private> oc: u32;
+var<private> ox: u32;
+var<private> scale: f32;
 
 var<workgroup> As: array<vec4<f32>, {sa_all}>; // [k][m], pitch PA floats
 var<workgroup> Bs: array<vec4<f32>, {sb_all}>; // [k][n], pitch PB floats
@@ -383,13 +391,13 @@ var<workgroup> Bs: array<vec4<f32>, {sb_all}>; // [k][n], pitch PB floats
         sb_all = t.stages * bk * pb / 4,
     );
     let dims = match kind {
-        MatmulKind::Forward => "vec3(step.rows, layer.n_out, layer.n_in)",
-        MatmulKind::HiddenDelta => "vec3(step.rows, layer.n_out, layer.n_next)",
-        _ => "vec3(layer.n_in + layer.has_bias, layer.n_out, step.rows)",
+        MatmulKind::Forward => "vec3(rows, layer.n_out, layer.n_in)",
+        MatmulKind::HiddenDelta => "vec3(rows, layer.n_out, layer.n_next)",
+        _ => "vec3(layer.n_in + layer.has_bias, layer.n_out, rows)",
     };
     let _ = writeln!(
         w,
-        "// (M, N, K) of this product.\nfn dims() -> vec3<u32> {{ return {dims}; }}"
+        "// (M, N, K) of this product for a step of `rows` rows.\nfn dims(rows: u32) -> vec3<u32> {{ return {dims}; }}"
     );
 
     // Loaders: one vec4 of global memory per call, zero outside.
@@ -408,7 +416,7 @@ fn load_a(e: u32, row0: u32, k0: u32, M: u32, K: u32) -> vec4<f32> {
     let gm = row0 + m4 * 4u;
     let nin = layer.n_in;
     if gk < K {
-        if gm < nin { return a[gk * (nin / 4u) + gm / 4u]; }
+        if gm < nin { return a[oa + gk * (nin / 4u) + gm / 4u]; }
         if gm == nin && layer.has_bias == 1u { return vec4<f32>(1.0, 0.0, 0.0, 0.0); }
     }
     return vec4<f32>(0.0);
@@ -433,7 +441,7 @@ fn load_b(e: u32, col0: u32, k0: u32, N: u32, K: u32) -> vec4<f32> {
     let n4 = e % (BN / 4u);
     let gk = k0 + kr;
     let gn = col0 + n4 * 4u;
-    if gk < K && gn < N { return b[gk * (N / 4u) + gn / 4u]; }
+    if gk < K && gn < N { return b[ob + gk * (N / 4u) + gn / 4u]; }
     return vec4<f32>(0.0);
 }
 fn store_b(base: u32, e: u32, v: vec4<f32>) {
@@ -455,13 +463,21 @@ fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
 ) {{
-    let d = dims();
+    let member = member_index(wid, groups, layer.members);
+    let step = steps[member];
+    if step.skip == 1u {{ return; }}
+    oa = member * layer.stride_a / 4u;
+    ob = member * layer.stride_b / 4u;
+    oc = member * layer.stride_c / 4u;
+    ox = member * layer.stride_aux / 4u;
+    scale = step.scale;
+    let d = dims(step.rows);
     let M = d.x;
     let N = d.y;
     let K = d.z;
     let tiles_m = max((M + BM - 1u) / BM, 1u);
     let tiles_n = max((N + BN - 1u) / BN, 1u);
-    let tile = group_index(wid, groups);
+    let tile = group_index(wid, groups, layer.members);
     // Past the last tile (the folded grid rounds up): the whole workgroup
     // leaves together, so the barriers below stay uniform.
     if tile >= tiles_m * tiles_n {{ return; }}"
@@ -607,33 +623,33 @@ fn main(
             "
 fn epilogue(idx: u32, gj: u32, N: u32, sum: vec4<f32>) {
     var z = sum;
-    if layer.has_bias == 1u { z += b[(layer.n_in * N + gj) / 4u]; }
+    if layer.has_bias == 1u { z += b[ob + (layer.n_in * N + gj) / 4u]; }
     let f = layer.act;
-    c[idx] = vec4<f32>(activate(f, z.x), activate(f, z.y), activate(f, z.z), activate(f, z.w));
+    c[oc + idx] = vec4<f32>(activate(f, z.x), activate(f, z.y), activate(f, z.z), activate(f, z.w));
 }
 "
         }
         MatmulKind::HiddenDelta => {
             "
 fn epilogue(idx: u32, gj: u32, N: u32, sum: vec4<f32>) {
-    let av = aux[idx];
+    let av = aux[ox + idx];
     let f = layer.act;
     let r = layer.sigmoid_rule;
-    c[idx] = sum * vec4<f32>(derivative(f, av.x, r), derivative(f, av.y, r), derivative(f, av.z, r), derivative(f, av.w, r));
+    c[oc + idx] = sum * vec4<f32>(derivative(f, av.x, r), derivative(f, av.y, r), derivative(f, av.z, r), derivative(f, av.w, r));
 }
 "
         }
         MatmulKind::SgdUpdate => {
             "
 fn epilogue(idx: u32, gj: u32, N: u32, sum: vec4<f32>) {
-    c[idx] = c[idx] - step.scale * sum;
+    c[oc + idx] = c[oc + idx] - scale * sum;
 }
 "
         }
         MatmulKind::WeightGradient => {
             "
 fn epilogue(idx: u32, gj: u32, N: u32, sum: vec4<f32>) {
-    c[idx] = step.scale * sum;
+    c[oc + idx] = scale * sum;
 }
 "
         }
@@ -666,7 +682,7 @@ alias MC = coop_mat{t}x{t}<f32, C>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<storage, read> aux: array<f32>;
 @group(0) @binding(4) var<uniform> layer: Layer;
-@group(1) @binding(0) var<uniform> step: Step;
+@group(1) @binding(0) var<storage, read> steps: array<Step>;
 
 var<workgroup> As: array<f16, {asz}>; // [m][k], row stride CBK
 var<workgroup> Bs: array<f16, {bsz}>; // [k][n], row stride CBN
@@ -679,7 +695,8 @@ fn main(
     @builtin(local_invocation_index) lt: u32,
     @builtin(subgroup_id) sg: u32,
 ) {{
-    let M = step.rows;
+    // A lone run's (member 0's) product: no member offsets yet.
+    let M = steps[0].rows;
     let N = layer.n_out;
     let K = layer.n_in;
     let tiles_n = max((N + CBN - 1u) / CBN, 1u);

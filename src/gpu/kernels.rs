@@ -1,6 +1,7 @@
 //! Dispatching kernels: grid sizes (folded to the device's limit), the
-//! per-step uniform slots, and `Kernel`, one pipeline with its bound
-//! buffers. The kernels themselves are set up in `gpu::ops`.
+//! per-step slots (one [`StepParams`] per member), and `Kernel`, one
+//! pipeline with its bound buffers, over one member or many. The kernels
+//! themselves are set up in `gpu::ops`.
 
 use std::sync::Mutex;
 
@@ -29,7 +30,8 @@ pub(crate) fn flop_per_step(net: &Network, rows: usize) -> f64 {
 
 /// Workgroup counts `(x, y, z)` for `groups` workgroups, folded so that no
 /// dimension exceeds `max`; kernels rebuild the linear index with
-/// `group_index` and skip the few past the end.
+/// `group_index` and skip the few past the end. A dispatch over several
+/// members repeats this z once per member.
 pub fn fold_grid(groups: u64, max: u32) -> Result<(u32, u32, u32)> {
     let max = max.max(1) as u64;
     let x = groups.clamp(1, max);
@@ -82,8 +84,10 @@ pub(crate) struct Kernel {
     /// A matmul variant this kernel always runs in (the tuner's timings
     /// and the benchmark's rows), instead of the device's choice.
     forced: Option<MatmulVariant>,
-    // Kept alive with the bind group.
-    _params: wgpu::Buffer,
+    /// Members it covers: the grid's z.
+    members: u32,
+    // Kept alive with the bind group; `over_members` writes its strides.
+    params: wgpu::Buffer,
 }
 
 /// Where a kernel's buffers go: group 0's bindings 0 to 3.
@@ -142,6 +146,24 @@ impl Kernel {
         (pipeline, groups)
     }
 
+    /// This kernel over `members` members whose values lie `strides`
+    /// floats apart in bindings 0 to 3 (0: a buffer they share). The
+    /// caller makes each stacked buffer `members` strides long (the vec4
+    /// family, which runs without bounds checks, relies on it) and each
+    /// stride a multiple of 4 floats (a vec4 kernel reads whole vec4s).
+    pub fn over_members(mut self, ctx: &GpuContext, members: u32, strides: [u32; 4]) -> Kernel {
+        debug_assert!(strides.iter().all(|s| s % 4 == 0));
+        self.members = members.max(1);
+        // The strides and the member count, side by side in the uniform.
+        let values = [strides[0], strides[1], strides[2], strides[3], self.members];
+        ctx.queue.write_buffer(
+            &self.params,
+            std::mem::offset_of!(LayerParams, strides) as u64,
+            bytemuck::cast_slice(&values),
+        );
+        self
+    }
+
     /// This kernel, its matrix product always run in `variant` (which the
     /// caller knows fits the product and the adapter).
     pub fn in_variant(mut self, variant: MatmulVariant) -> Kernel {
@@ -160,11 +182,20 @@ impl Kernel {
         rows: u32,
     ) -> Result<()> {
         let (pipeline, groups) = self.resolve(ctx, rows);
-        let (x, y, z) = fold_grid(groups, ctx.limits.max_compute_workgroups_per_dimension)?;
+        let max = ctx.limits.max_compute_workgroups_per_dimension;
+        let (x, y, z) = fold_grid(groups, max)?;
+        let zs = z as u64 * self.members as u64;
+        if zs > max as u64 || self.members as usize > steps.members {
+            return Err(Error::GpuLimit(format!(
+                "{} members of {groups} workgroups each do not fit one dispatch \
+                 ({max} a dimension, step slots for {})",
+                self.members, steps.members
+            )));
+        }
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.set_bind_group(1, &steps.bind_group, &[steps.offset(slot)]);
-        pass.dispatch_workgroups(x, y, z);
+        pass.dispatch_workgroups(x, y, zs as u32);
         Ok(())
     }
 }
@@ -199,7 +230,8 @@ impl GpuContext {
             work,
             resolved: Mutex::new(None),
             forced: None,
-            _params: uniform,
+            members: 1,
+            params: uniform,
         }
     }
 
@@ -236,23 +268,31 @@ impl GpuContext {
     }
 }
 
-/// The per-step uniform: `capacity` slots of [`StepParams`], spaced at the
-/// device's uniform offset alignment, bound once with a dynamic offset.
+/// The per-step parameters: `capacity` slots, each `members`
+/// [`StepParams`] (one per member), spaced at the device's storage offset
+/// alignment, bound once with a dynamic offset.
 pub(crate) struct StepSlots {
     buffer: wgpu::Buffer,
     pub bind_group: wgpu::BindGroup,
     stride: u64,
     pub capacity: usize,
+    pub members: usize,
 }
 
 impl StepSlots {
+    /// Slots for one member.
     pub fn new(ctx: &GpuContext, capacity: usize) -> Self {
-        let stride = (ctx.limits.min_uniform_buffer_offset_alignment as u64)
-            .max(std::mem::size_of::<StepParams>() as u64);
+        Self::for_members(ctx, capacity, 1)
+    }
+
+    pub fn for_members(ctx: &GpuContext, capacity: usize, members: usize) -> Self {
+        let bytes = (members * std::mem::size_of::<StepParams>()) as u64;
+        let align = ctx.limits.min_storage_buffer_offset_alignment.max(1) as u64;
+        let stride = bytes.div_ceil(align) * align;
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step params"),
             size: stride * capacity as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -263,7 +303,7 @@ impl StepSlots {
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: &buffer,
                     offset: 0,
-                    size: wgpu::BufferSize::new(std::mem::size_of::<StepParams>() as u64),
+                    size: wgpu::BufferSize::new(bytes),
                 }),
             }],
         });
@@ -272,17 +312,26 @@ impl StepSlots {
             bind_group,
             stride,
             capacity,
+            members,
         }
     }
 
-    /// Write `steps` into slots 0.. (takes effect at the next submit).
+    /// Write `steps` into slots 0.., one [`StepParams`] a slot (one
+    /// member; takes effect at the next submit).
     pub fn write(&self, ctx: &GpuContext, steps: &[StepParams]) {
-        assert!(steps.len() <= self.capacity);
-        let mut bytes = vec![0u8; self.stride as usize * steps.len()];
-        for (i, s) in steps.iter().enumerate() {
+        let slots: Vec<&[StepParams]> = steps.iter().map(std::slice::from_ref).collect();
+        self.write_members(ctx, &slots);
+    }
+
+    /// Write `slots` into slots 0.., each every member's [`StepParams`].
+    pub fn write_members(&self, ctx: &GpuContext, slots: &[&[StepParams]]) {
+        assert!(slots.len() <= self.capacity);
+        let mut bytes = vec![0u8; self.stride as usize * slots.len()];
+        for (i, members) in slots.iter().enumerate() {
+            assert_eq!(members.len(), self.members);
             let at = i * self.stride as usize;
-            bytes[at..at + std::mem::size_of::<StepParams>()]
-                .copy_from_slice(bytemuck::bytes_of(s));
+            let values: &[u8] = bytemuck::cast_slice(members);
+            bytes[at..at + values.len()].copy_from_slice(values);
         }
         ctx.queue.write_buffer(&self.buffer, 0, &bytes);
     }

@@ -22,7 +22,8 @@
 //! - `parameters`: a layer's parameter buffer, packed and unpacked.
 //! - `buffers`: upload, limits, readback.
 //! - `resident`: a whole training run resident on the GPU, the driver's GPU
-//!   runner; `small`: networks that fit one workgroup.
+//!   runner, and stacks of a sweep's networks of one shape (each kernel
+//!   over all of them); `small`: networks that fit one workgroup.
 //! - `twins`: one-shot calls of each kernel for parity tests and benchmarks.
 
 mod buffers;
@@ -47,7 +48,7 @@ pub use context::{AdapterReport, GpuContext, GpuOptions, GraphicsApi};
 pub use family::{VEC4_TILES, Vec4Tile};
 pub use probe::ProductCheck;
 pub use product::{MatmulKind, ProductShape};
-pub(crate) use resident::Resident;
+pub(crate) use resident::{Resident, StackKey, grouped_sum};
 pub(crate) use small::{Done, MemberSpec, Members, Work};
 pub use tune::{
     CACHE_FILE, CachedChoice, MIN_TUNED_FLOP, ProductKey, ProductTimer, TuneCache, Tuned,

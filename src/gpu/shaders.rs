@@ -198,7 +198,11 @@ pub(crate) struct LayerParams {
     pub epsilon: f32,
     pub decay: f32,
     pub count: u32,
-    pub _pad: u32,
+    /// Floats from one member's values to the next's in bindings 0 to 3
+    /// (0: shared, or a lone run); set by `Kernel::over_members`.
+    pub strides: [u32; 4],
+    /// Members in the grid's z (0: one).
+    pub members: u32,
 }
 
 /// `struct Step` of common.wgsl.
@@ -212,7 +216,8 @@ pub(crate) struct StepParams {
     pub lr: f32,
     pub correction1: f32,
     pub correction2: f32,
-    pub _pad: u32,
+    /// 1: the member sits this step out.
+    pub skip: u32,
 }
 
 /// The layouts every pipeline uses, and the pipelines, compiled on first
@@ -269,9 +274,19 @@ impl Pipelines {
                 uniform(4, false),
             ],
         });
+        // Each member's step: an array, at a dynamic offset per step.
         let group1 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("step"),
-            entries: &[uniform(0, true)],
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: true },
+                    has_dynamic_offset: true,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("neurona"),

@@ -645,7 +645,7 @@ impl<'c> Members<'c> {
                                 lr: rates.lr,
                                 correction1: rates.correction1,
                                 correction2: rates.correction2,
-                                _pad: 0,
+                                skip: 0,
                             }
                         })
                         .collect()
