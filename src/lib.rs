@@ -55,8 +55,9 @@
 //!   [`Device`] it opens.
 //! - `src/sweep/` ([`sweep`]): many networks on one data set in one run,
 //!   each to the bits of its lone run: `mod.rs` (`Member`,
-//!   `train_members`), `folds.rs` (`k_folds`), `lockstep.rs` (GPU members
-//!   stepping together), `bench.rs` (workload S).
+//!   `train_members`, `gpu_placements`), `folds.rs` (`k_folds`),
+//!   `lockstep.rs` (GPU members stepping together: one workgroup each, or
+//!   stacked), `bench.rs` (workloads S and S2).
 //! - `src/metrics.rs` ([`metrics`]): accuracy, [`ConfusionMatrix`],
 //!   precision/recall/F1 and ROC AUC (`ClassReport`), MSE/RMSE/MAE/R²
 //!   (`RegressionReport`).

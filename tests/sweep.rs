@@ -2,10 +2,10 @@
 //! on each backend; folds; a diverging member stops alone; the errors a
 //! sweep gives before anything trains.
 
-use neurona::sweep::{Member, k_folds, together, train_members};
+use neurona::sweep::{GpuPlacement, Member, gpu_placements, k_folds, together, train_members};
 use neurona::{
-    Activation, BatchOrder, Device, EarlyStopping, Error, Loss, Matrix, Network, Optimizer,
-    OptimizerState, TrainConfig, TrainReport,
+    Activation, BatchOrder, Device, EarlyStopping, Error, GpuOptions, Loss, MatmulChoice, Matrix,
+    Network, Optimizer, OptimizerState, TrainConfig, TrainReport,
 };
 
 use crate::common::{cpu, random_matrix};
@@ -247,6 +247,166 @@ on_each_backend!(
     members_match_their_lone_runs,
     every_cpu_member_matches_its_lone_run,
     every_gpu_member_matches_its_lone_run
+);
+
+/// Each member of `members` (trained by a sweep from `before`) against its
+/// lone run on `device`, on `x`, `y`: weights, optimizer state and report,
+/// to the bit; diverged members as a lone run diverges.
+fn assert_lone_runs(
+    device: &Device,
+    x: &Matrix,
+    y: &Matrix,
+    before: &[Member],
+    members: &[Member],
+    reports: &[Result<TrainReport, Error>],
+) {
+    for (i, ((m, start), report)) in members.iter().zip(before).zip(reports).enumerate() {
+        let mut alone = start.network.clone();
+        let mut state = start.state.clone();
+        let rows: Vec<u32> = start
+            .train_rows
+            .clone()
+            .unwrap_or_else(|| (0..x.rows() as u32).collect());
+        let val = start
+            .validation_rows
+            .as_ref()
+            .map(|v| (take(x, v), take(y, v)));
+        let lone = alone.fit(
+            device,
+            (&take(x, &rows), &take(y, &rows)),
+            val.as_ref().map(|(x, y)| (x, y)),
+            &start.config,
+            &mut state,
+            &mut |_: &_| {},
+        );
+        assert_eq!(bits(&m.network), bits(&alone), "member {i}: weights");
+        assert_eq!(
+            state_bits(&m.state),
+            state_bits(&state),
+            "member {i}: state"
+        );
+        match (report, lone) {
+            (Ok(r), Ok(l)) => assert_eq!(report_bits(r), report_bits(&l), "member {i}: report"),
+            (Err(Error::Diverged { step: a, .. }), Err(Error::Diverged { step: b, .. })) => {
+                assert_eq!(*a, b, "member {i}: diverged at another step")
+            }
+            (r, l) => panic!("member {i}: {r:?} in the sweep, {l:?} alone"),
+        }
+        assert_ne!(bits(&m.network), bits(&start.network), "member {i} trained");
+    }
+}
+
+/// Members too large for one workgroup, of two shapes that stack and one
+/// that stands alone: each ends where its lone run does. In the Adam stack
+/// members differ in seed, learning rate, batch order and rows (a fold
+/// each), and stop early at different epochs; in the SGD stack one
+/// member diverges while the others go on.
+fn stacked_members_match_their_lone_runs(device: &Device) {
+    let x = Matrix::new(60, 8, random_matrix(51, 60, 8, -1.0, 1.0)).unwrap();
+    let classes: Vec<usize> = (0..60)
+        .map(|r| {
+            let v = x.row(r);
+            (v[0] > 0.0) as usize + 2 * (v[1] + v[2] > 0.0) as usize
+        })
+        .collect();
+    let y = Matrix::new(
+        60,
+        4,
+        classes
+            .iter()
+            .flat_map(|&c| (0..4).map(move |j| (j == c) as u8 as f32))
+            .collect(),
+    )
+    .unwrap();
+    let targets = Matrix::new(60, 4, random_matrix(52, 60, 4, -50.0, 50.0)).unwrap();
+    let net = |out: Activation, seed: u64| {
+        Network::builder(8)
+            .layer(64, Activation::Relu)
+            .layer(32, Activation::Tanh)
+            .layer(4, out)
+            .build(seed)
+            .unwrap()
+    };
+    let adam = TrainConfig::new()
+        .optimizer(Optimizer::adam())
+        .epochs(10)
+        .batch_size(16);
+    let mut a = Vec::new();
+    for (i, (lr, patience)) in [(0.01, 1), (0.03, 2), (0.003, 4)].into_iter().enumerate() {
+        let config = adam
+            .clone()
+            .learning_rate(lr)
+            .order(BatchOrder::Shuffled { seed: 7 + i as u64 })
+            .early_stopping(EarlyStopping {
+                patience,
+                min_delta: 0.0,
+            });
+        let mut m = Member::new(net(Activation::Softmax, 10 + i as u64), config).unwrap();
+        let validation: Vec<u32> = (12 * i as u32..12 * (i as u32 + 1)).collect();
+        m.train_rows = Some((0..60).filter(|r| !validation.contains(r)).collect());
+        m.validation_rows = Some(validation);
+        a.push(m);
+    }
+    // Another optimizer: a shape of its own, alone.
+    a.push(
+        Member::new(
+            net(Activation::Softmax, 20),
+            adam.clone().optimizer(Optimizer::momentum(0.9)),
+        )
+        .unwrap(),
+    );
+    let sgd = TrainConfig::new()
+        .optimizer(Optimizer::Sgd)
+        .loss(Loss::Mse)
+        .epochs(8)
+        .batch_size(16)
+        .order(BatchOrder::InOrder);
+    let mut b: Vec<Member> = [1e-4, 5.0, 3e-4]
+        .into_iter()
+        .enumerate()
+        .map(|(i, lr)| {
+            Member::new(
+                net(Activation::Identity, 30 + i as u64),
+                sgd.clone().learning_rate(lr),
+            )
+            .unwrap()
+        })
+        .collect();
+    if device.gpu_context().is_some() {
+        let placed = gpu_placements(device, &x, &y, &a).unwrap().unwrap();
+        let stacked = GpuPlacement::Stacked { stack: 0, size: 3 };
+        assert_eq!(placed, [stacked, stacked, stacked, GpuPlacement::Alone]);
+        let placed = gpu_placements(device, &x, &targets, &b).unwrap().unwrap();
+        assert_eq!(placed, [stacked; 3]);
+    }
+    for (members, y) in [(&mut a, &y), (&mut b, &targets)] {
+        let before = members.clone();
+        let reports = train_members(device, &x, y, members, &()).unwrap();
+        assert_lone_runs(device, &x, y, &before, members, &reports);
+        if y == &targets {
+            assert!(
+                matches!(reports[1], Err(Error::Diverged { .. })),
+                "{:?}",
+                reports[1]
+            );
+            assert!(reports[0].is_ok() && reports[2].is_ok());
+        }
+    }
+    let stops: Vec<Option<usize>> = a.iter().map(|m| m.state.epochs.try_into().ok()).collect();
+    assert!(
+        stops[..3]
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            > 1,
+        "the stacked members stopped after different epochs: {stops:?}"
+    );
+}
+
+on_each_backend!(
+    stacked_members_match_their_lone_runs,
+    cpu_members_of_one_shape_match_their_lone_runs,
+    stacked_gpu_members_match_their_lone_runs
 );
 
 #[test]
@@ -725,8 +885,15 @@ mod command_line {
         if crate::common::gpu().is_some() {
             backends.push("gpu");
         }
-        for backend in backends {
-            let best = dir.path().join(format!("best-{backend}.safetensors"));
+        // 2-5-3 trains in one workgroup on the GPU, 2-300-3 stacked.
+        let runs = backends
+            .iter()
+            .flat_map(|b| [(*b, "5"), (*b, "300")])
+            .filter(|(b, h)| *b == "gpu" || *h == "5");
+        for (backend, hidden) in runs {
+            let best = dir
+                .path()
+                .join(format!("best-{backend}-{hidden}.safetensors"));
             let out = ok(&neurona(&[
                 "sweep",
                 "--data",
@@ -734,7 +901,7 @@ mod command_line {
                 "--target",
                 "kind",
                 "--hidden",
-                "5",
+                hidden,
                 "--seeds",
                 "3..7",
                 "--epochs",
@@ -747,17 +914,22 @@ mod command_line {
                 best.to_str().unwrap(),
             ]));
             if backend == "gpu" {
-                assert!(
-                    out.contains("4 together on the GPU (one workgroup each), 0 one after another"),
-                    "{out}"
-                );
+                let how = match hidden {
+                    "5" => "on the GPU 4 together (one workgroup each)\n",
+                    _ => {
+                        "on the GPU 4 stacked in 1 stack (each kernel covers a stack's networks at once)\n"
+                    }
+                };
+                assert!(out.contains(how), "{out}");
             }
             let saved = out
                 .lines()
                 .find(|l| l.starts_with("saved "))
                 .unwrap_or_else(|| panic!("{out}"));
             let seed = saved.rsplit("seed ").next().unwrap().trim();
-            let alone = dir.path().join(format!("alone-{backend}.safetensors"));
+            let alone = dir
+                .path()
+                .join(format!("alone-{backend}-{hidden}.safetensors"));
             ok(&neurona(&[
                 "train",
                 "--data",
@@ -765,7 +937,7 @@ mod command_line {
                 "--target",
                 "kind",
                 "--hidden",
-                "5",
+                hidden,
                 "--seed",
                 seed,
                 "--epochs",
@@ -781,7 +953,7 @@ mod command_line {
             assert_eq!(
                 super::bits(&swept.network),
                 super::bits(&lone.network),
-                "{backend}, seed {seed}"
+                "{backend}, hidden {hidden}, seed {seed}"
             );
             assert_eq!(swept.standardizer, lone.standardizer);
         }
@@ -890,4 +1062,29 @@ mod command_line {
         fails(&with(&["--metric", "r2"]), "scored by accuracy");
         assert!(!save.exists());
     }
+}
+
+#[test]
+fn stacked_members_in_a_vec4_tile_match_their_lone_runs() {
+    // Every product of the 8-64-32-4 members in the vec4 family, whose
+    // modules run without bounds checks: member offsets in vec4s.
+    let Some(gpu) = crate::common::gpu() else {
+        return;
+    };
+    if gpu
+        .gpu_context()
+        .is_some_and(|c| c.adapter().backend == "Gl")
+    {
+        crate::common::announce(
+            "!!! stacked_members_in_a_vec4_tile on GL: not run (a new GL device compiles every \
+             kernel again; it runs on Vulkan)",
+        );
+        return;
+    }
+    let options = GpuOptions {
+        allow_software: true,
+        matmul: "t64x64x8_r8x8_s2".parse::<MatmulChoice>().unwrap(),
+        ..Default::default()
+    };
+    stacked_members_match_their_lone_runs(&Device::gpu(&options).unwrap());
 }

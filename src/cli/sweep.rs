@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use neurona::model_file::{Ensemble, Model, write_atomically};
-use neurona::sweep::{Fold, Member, SweepObserver, k_folds, together, train_members};
+use neurona::sweep::{
+    Fold, GpuPlacement, Member, SweepObserver, gpu_placements, k_folds, train_members,
+};
 use neurona::targets::Task;
 use neurona::{EarlyStopping, Error, Matrix, Optimizer, Progress, Result, shuffled_order};
 
@@ -550,15 +552,40 @@ pub fn run(args: SweepArgs) -> Result<()> {
         ),
         (None, None) => "no validation rows: scored on the training rows".into(),
     };
-    let together_count = members.iter().filter(|m| together(&device, m, &x)).count();
+    let placements = gpu_placements(&device, &x, &y, &members)?;
+    let count = |f: fn(&GpuPlacement) -> bool| placements.iter().flatten().filter(|p| f(p)).count();
+    let together_count = count(|p| *p == GpuPlacement::OneWorkgroup);
+    let stacked_count = count(|p| matches!(p, GpuPlacement::Stacked { .. }));
+    let stacks = placements
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            GpuPlacement::Stacked { stack, .. } => Some(stack + 1),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let grouped = together_count + stacked_count;
     outln!(
         "{validation_note}; {}",
-        match device.gpu_context() {
+        match placements {
             None => "on the CPU path, in parallel over the cores".to_string(),
-            Some(_) => format!(
-                "{together_count} together on the GPU (one workgroup each), {} one after another",
-                members.len() - together_count
-            ),
+            Some(_) => {
+                let mut parts = Vec::new();
+                if together_count > 0 {
+                    parts.push(format!("{together_count} together (one workgroup each)"));
+                }
+                if stacked_count > 0 {
+                    parts.push(format!(
+                        "{stacked_count} stacked in {stacks} {} (each kernel covers a stack's networks at once)",
+                        if stacks == 1 { "stack" } else { "stacks" }
+                    ));
+                }
+                if members.len() > grouped {
+                    parts.push(format!("{} one after another", members.len() - grouped));
+                }
+                format!("on the GPU {}", parts.join(", "))
+            }
         }
     );
 
@@ -821,9 +848,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
         );
     }
     out!("{text}");
-    if device.gpu_context().is_some() && together_count > 0 {
+    if device.gpu_context().is_some() && grouped > 0 {
         outln!(
-            "(time: the {together_count} networks trained together on the GPU each count the whole run's)"
+            "(time: the {grouped} networks trained together or stacked on the GPU each count their group's whole run)"
         );
     }
     if let Some(best) = table.first() {

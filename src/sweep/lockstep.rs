@@ -1,12 +1,15 @@
-//! Small members on the GPU in lock step. Each member runs the one training
+//! Members on the GPU in lock step. Each member runs the one training
 //! driver (`crate::driver`) exactly as it would alone, through a runner
 //! that does what the resident GPU run does, except that it hands its work
 //! (training steps, loss chunks, validation, read-backs) to a round instead
 //! of submitting it; a round then runs every member's work in the same
-//! dispatches (`gpu::Members`) and answers each. The drivers are futures
-//! polled in turn: each runs until it waits on its round, and the rounds go
-//! on until every driver has finished. The resident run's sums are
-//! reproduced to the bit, so a member ends where it would alone.
+//! dispatches and answers each. Two kinds of rounds ([`Together`]): small
+//! members, one workgroup each in train_small.wgsl (`gpu::Members`), and
+//! larger members of one shape, whose every kernel covers them all
+//! (`gpu::Resident::stacked`). The drivers are futures polled in turn: each
+//! runs until it waits on its round, and the rounds go on until every
+//! driver has finished. The resident run's sums are reproduced to the bit,
+//! so a member ends where it would alone.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,7 +23,7 @@ use web_time::Instant;
 use crate::config::TrainConfig;
 use crate::driver::{self, Observer, TrainReport};
 use crate::error::{Error, Result};
-use crate::gpu::{Done, GpuContext, MemberSpec, Members, Work};
+use crate::gpu::{Done, GpuContext, MemberSpec, Members, Resident, Work};
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::Network;
@@ -50,12 +53,84 @@ struct Round {
     answers: HashMap<u64, Answer>,
 }
 
-struct Shared<'m, 'c> {
-    members: &'m Members<'c>,
+/// Members' buffers and kernels that run rounds of their work.
+pub(crate) trait Together {
+    /// Steps a [`Work::Train`] may hold.
+    fn capacity(&self) -> usize;
+    /// Epochs a [`Work::Train`] of member `m` may span (0: file order).
+    fn epoch_slots(&self, m: usize) -> usize;
+    /// The steps per submit of member `m`'s lone resident run: the
+    /// grouping of its loss sums when they are added up in f64.
+    fn per_submit(&self, m: usize) -> usize;
+    fn load(&self, m: usize, layers: &[Layer], state: &OptimizerState) -> Result<()>;
+    fn copy_best(&self, m: usize, to_best: bool);
+    /// Every job of a round, at most one per member; each one's results.
+    async fn run(&self, jobs: &[(usize, Work<'_>)]) -> Result<Vec<Done>>;
+    /// The parameter values of the members `which`.
+    async fn read(&self, which: &[usize]) -> Result<Vec<Vec<f32>>>;
+    fn unpack(&self, m: usize, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState);
+}
+
+impl Together for Members<'_> {
+    fn capacity(&self) -> usize {
+        Members::capacity(self)
+    }
+    fn epoch_slots(&self, m: usize) -> usize {
+        Members::epoch_slots(self, m)
+    }
+    fn per_submit(&self, m: usize) -> usize {
+        Members::per_submit(self, m)
+    }
+    fn load(&self, m: usize, layers: &[Layer], state: &OptimizerState) -> Result<()> {
+        Members::load(self, m, layers, state)
+    }
+    fn copy_best(&self, m: usize, to_best: bool) {
+        Members::copy_best(self, m, to_best)
+    }
+    async fn run(&self, jobs: &[(usize, Work<'_>)]) -> Result<Vec<Done>> {
+        Members::run(self, jobs).await
+    }
+    async fn read(&self, which: &[usize]) -> Result<Vec<Vec<f32>>> {
+        Members::read(self, which).await
+    }
+    fn unpack(&self, m: usize, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState) {
+        Members::unpack(self, m, values, layers, state)
+    }
+}
+
+impl Together for Resident<'_> {
+    fn capacity(&self) -> usize {
+        Resident::capacity(self)
+    }
+    fn epoch_slots(&self, _: usize) -> usize {
+        Resident::epoch_slots(self)
+    }
+    fn per_submit(&self, _: usize) -> usize {
+        Resident::per_submit(self)
+    }
+    fn load(&self, m: usize, layers: &[Layer], state: &OptimizerState) -> Result<()> {
+        Resident::load(self, m, layers, state)
+    }
+    fn copy_best(&self, m: usize, to_best: bool) {
+        Resident::copy_best(self, m, to_best)
+    }
+    async fn run(&self, jobs: &[(usize, Work<'_>)]) -> Result<Vec<Done>> {
+        Resident::run(self, jobs).await
+    }
+    async fn read(&self, which: &[usize]) -> Result<Vec<Vec<f32>>> {
+        Resident::read(self, which).await
+    }
+    fn unpack(&self, _: usize, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState) {
+        Resident::unpack(self, values, layers, state)
+    }
+}
+
+struct Shared<'m, T> {
+    members: &'m T,
     round: RefCell<Round>,
 }
 
-impl Shared<'_, '_> {
+impl<T> Shared<'_, T> {
     /// Ask for `ask` on behalf of member `m`: ready once a round answered.
     fn ask(&self, m: usize, ask: Ask) -> impl Future<Output = Answer> + '_ {
         let id = {
@@ -81,27 +156,24 @@ impl Shared<'_, '_> {
 
 /// One member's runner: the resident run's steps, sums and groupings,
 /// its work done in rounds.
-struct Lockstep<'s, 'm, 'c> {
-    shared: &'s Shared<'m, 'c>,
+struct Lockstep<'s, 'm, T> {
+    shared: &'s Shared<'m, T>,
     member: usize,
     rows: usize,
     validation_rows: usize,
     outputs: usize,
 }
 
-impl Lockstep<'_, '_, '_> {
+impl<T: Together> Lockstep<'_, '_, T> {
     /// The mean of per-chunk loss sums over `rows`, added up as the
     /// resident run adds them: in f64, a submit's worth at a time.
     fn mean(&self, sums: &[f32], rows: usize) -> f64 {
-        let mut total = 0.0;
-        for group in sums.chunks(self.shared.members.per_submit(self.member).max(1)) {
-            total += group.iter().map(|v| *v as f64).sum::<f64>();
-        }
-        total / rows as f64
+        let per_submit = self.shared.members.per_submit(self.member);
+        crate::gpu::grouped_sum(sums, per_submit) / rows as f64
     }
 }
 
-impl Runner for Lockstep<'_, '_, '_> {
+impl<T: Together> Runner for Lockstep<'_, '_, T> {
     fn trains_in_place(&self) -> bool {
         false
     }
@@ -199,14 +271,24 @@ pub(crate) struct Runnable<'a> {
 
 type Driver<'f> = Pin<Box<dyn Future<Output = Result<TrainReport>> + 'f>>;
 
-/// Train `runnables` (each fitting one workgroup, see `Members::fits`) on
-/// `x`, `y` together; each member's report, or its own error (a member
-/// that diverges stops alone). An error of the GPU itself ends them all.
+/// How members train together: one workgroup each, or stacked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Each fits one workgroup (`Members::fits`).
+    Small,
+    /// All of one `StackKey`.
+    Stacked,
+}
+
+/// Train `runnables` on `x`, `y` together, as `kind` says; each member's
+/// report, or its own error (a member that diverges stops alone). An
+/// error of the GPU itself ends them all.
 pub(crate) async fn train_together(
     ctx: &GpuContext,
     x: &Matrix,
     y: &Matrix,
     runnables: &mut [Runnable<'_>],
+    kind: Kind,
     start: Instant,
 ) -> Result<Vec<Result<TrainReport>>> {
     let specs: Vec<MemberSpec> = runnables
@@ -219,13 +301,33 @@ pub(crate) async fn train_together(
             validation_rows: r.validation_rows.as_deref(),
         })
         .collect();
-    let members = Members::new(ctx, x, y, &specs)?;
-    drop(specs);
+    let outputs = y.cols();
+    match kind {
+        Kind::Small => {
+            let members = Members::new(ctx, x, y, &specs)?;
+            drop(specs);
+            drive(&members, runnables, outputs, start).await
+        }
+        Kind::Stacked => {
+            let members = Resident::stacked(ctx, x, y, &specs)?;
+            drop(specs);
+            drive(&members, runnables, outputs, start).await
+        }
+    }
+}
+
+/// Each runnable's driver, polled in turn, its work run in rounds by
+/// `members`.
+async fn drive<T: Together>(
+    members: &T,
+    runnables: &mut [Runnable<'_>],
+    outputs: usize,
+    start: Instant,
+) -> Result<Vec<Result<TrainReport>>> {
     let shared = Shared {
-        members: &members,
+        members,
         round: RefCell::new(Round::default()),
     };
-    let outputs = y.cols();
     let mut drivers: Vec<Option<Driver>> = runnables
         .iter_mut()
         .enumerate()

@@ -10,7 +10,11 @@
 //!
 //! - on the GPU, members that fit one workgroup (train_small.wgsl) train
 //!   together, one workgroup each in the same dispatches, the data set
-//!   uploaded once (`lockstep`); larger members train one after another
+//!   uploaded once (`lockstep`); larger members of one shape (widths,
+//!   activations, loss, optimizer and weight decay, batch size, row
+//!   counts) train stacked: every kernel of a step covers all of them in
+//!   one dispatch, each member its own seed, learning rate, batch order
+//!   and rows ([`GpuPlacement`]); a shape of one member trains alone
 //!   through the resident GPU run;
 //! - on the CPU, members train in parallel over the cores (rayon), each on
 //!   one thread as it would alone: the CPU path's results do not depend on
@@ -55,7 +59,7 @@ use crate::backend::Device;
 use crate::config::TrainConfig;
 use crate::driver::{EpochReport, Observer, Progress, TrainReport};
 use crate::error::{Error, Result};
-use crate::gpu::Members;
+use crate::gpu::{GpuContext, Members, Resident, StackKey};
 use crate::matrix::Matrix;
 use crate::memory;
 use crate::network::Network;
@@ -304,8 +308,9 @@ fn check_members(inputs: &Matrix, targets: &Matrix, members: &[Member]) -> Resul
 /// fit the machine's memory or the GPU's limits.
 ///
 /// On the GPU, members that fit one workgroup train together in the same
-/// dispatches; the others one after another. On the CPU, members train in
-/// parallel over the cores.
+/// dispatches, larger members of one shape stacked, each kernel covering
+/// them all ([`gpu_placements`]); the others one after another. On the
+/// CPU, members train in parallel over the cores.
 pub fn train_members(
     device: &Device,
     inputs: &Matrix,
@@ -326,6 +331,77 @@ pub fn train_members(
     }
 }
 
+/// How a member of a sweep trains on the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuPlacement {
+    /// In one workgroup of train_small.wgsl, with every other such member
+    /// in the same dispatches.
+    OneWorkgroup,
+    /// Stacked with members of the same shape (`size` of them, stack
+    /// number `stack`): each kernel of a step covers them all in one
+    /// dispatch.
+    Stacked { stack: usize, size: usize },
+    /// Alone, as its own resident run.
+    Alone,
+}
+
+/// How each of `members` would train on `device`'s GPU (checked as
+/// [`train_members`] checks them); `None` on the CPU path.
+pub fn gpu_placements(
+    device: &Device,
+    inputs: &Matrix,
+    targets: &Matrix,
+    members: &[Member],
+) -> Result<Option<Vec<GpuPlacement>>> {
+    let Some(ctx) = device.gpu_context() else {
+        return Ok(None);
+    };
+    let checked = check_members(inputs, targets, members)?;
+    Ok(Some(place(ctx, members, &checked)))
+}
+
+/// One workgroup each where they fit; else stacks of members with equal
+/// [`StackKey`]s (up to `Resident::stack_limit` each); a shape of one
+/// member alone.
+fn place(ctx: &GpuContext, members: &[Member], checked: &[Checked]) -> Vec<GpuPlacement> {
+    let mut stacks: Vec<(StackKey, usize, Vec<usize>)> = Vec::new();
+    let mut placements = Vec::with_capacity(members.len());
+    for (i, (m, (config, train, validation))) in members.iter().zip(checked).enumerate() {
+        if Members::fits(ctx, &m.network, config.batch_rows(train.len()), config) {
+            placements.push(GpuPlacement::OneWorkgroup);
+            continue;
+        }
+        placements.push(GpuPlacement::Alone);
+        let key = StackKey::of(
+            &m.network,
+            config,
+            train.len(),
+            validation.as_ref().map(Vec::len),
+        );
+        let limit = Resident::stack_limit(ctx, &m.network, config, train.len());
+        match stacks
+            .iter_mut()
+            .find(|(k, limit, group)| *k == key && group.len() < *limit)
+        {
+            Some((_, _, group)) => group.push(i),
+            None => stacks.push((key, limit, vec![i])),
+        }
+    }
+    let stacked = stacks
+        .into_iter()
+        .map(|(_, _, g)| g)
+        .filter(|g| g.len() > 1);
+    for (stack, group) in stacked.enumerate() {
+        for &i in &group {
+            placements[i] = GpuPlacement::Stacked {
+                stack,
+                size: group.len(),
+            };
+        }
+    }
+    placements
+}
+
 /// [`train_members`] as a future (for the browser, whose GPU cannot be
 /// waited for). On the CPU path members train one after another there.
 pub async fn train_members_async(
@@ -338,23 +414,43 @@ pub async fn train_members_async(
     let Some(ctx) = device.gpu_context() else {
         return train_on_cpu(inputs, targets, members, observer);
     };
-    let start = Instant::now();
     let checked = check_members(inputs, targets, members)?;
-    let together: Vec<bool> = members
-        .iter()
-        .zip(&checked)
-        .map(|(m, (config, train, _))| {
-            Members::fits(ctx, &m.network, config.batch_rows(train.len()), config)
-        })
-        .collect();
+    let placements = place(ctx, members, &checked);
     let mut reports: Vec<Option<Result<TrainReport>>> = members.iter().map(|_| None).collect();
-    let mut runnables = Vec::new();
-    let mut indices = Vec::new();
+    // Each group trains together: the one-workgroup members, then each
+    // stack; the rest one after another.
+    let stacks = placements
+        .iter()
+        .filter_map(|p| match p {
+            GpuPlacement::Stacked { stack, .. } => Some(stack + 1),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    // Group 0 the one-workgroup members, group 1 + s stack s.
+    let mut groups: Vec<Vec<Alone>> = (0..=stacks).map(|_| Vec::new()).collect();
     let mut alone = Vec::new();
-    for (i, ((m, (config, train, validation)), &t)) in
-        members.iter_mut().zip(checked).zip(&together).enumerate()
+    for (i, ((m, (config, train, validation)), placement)) in
+        members.iter_mut().zip(checked).zip(&placements).enumerate()
     {
-        if t {
+        let member = (i, m, config, train, validation);
+        match *placement {
+            GpuPlacement::OneWorkgroup => groups[0].push(member),
+            GpuPlacement::Stacked { stack, .. } => groups[stack + 1].push(member),
+            GpuPlacement::Alone => alone.push(member),
+        }
+    }
+    for (g, group) in groups.into_iter().enumerate() {
+        if group.is_empty() {
+            continue;
+        }
+        let kind = match g {
+            0 => lockstep::Kind::Small,
+            _ => lockstep::Kind::Stacked,
+        };
+        let mut indices = Vec::new();
+        let mut runnables = Vec::new();
+        for (i, m, config, train, validation) in group {
             indices.push(i);
             runnables.push(lockstep::Runnable {
                 network: &mut m.network,
@@ -367,18 +463,16 @@ pub async fn train_members_async(
                     sweep: observer,
                 }),
             });
-        } else {
-            alone.push((i, m, config, train, validation));
         }
-    }
-    if !runnables.is_empty() {
-        let done = lockstep::train_together(ctx, inputs, targets, &mut runnables, start).await?;
+        // Each group's times count from its own start.
+        let start = Instant::now();
+        let done =
+            lockstep::train_together(ctx, inputs, targets, &mut runnables, kind, start).await?;
         for (i, report) in indices.into_iter().zip(done) {
             observer.done(i, &report);
             reports[i] = Some(report);
         }
     }
-    drop(runnables);
     for (i, m, config, train, validation) in alone {
         let report = fit_alone(
             device, inputs, targets, i, m, &config, &train, validation, observer,
@@ -389,6 +483,15 @@ pub async fn train_members_async(
     }
     finish(reports)
 }
+
+/// A member's number, itself, its settings, training and validation rows.
+type Alone<'m> = (
+    usize,
+    &'m mut Member,
+    TrainConfig,
+    Vec<u32>,
+    Option<Vec<u32>>,
+);
 
 /// A member's training rows (the data itself when it trains on all of
 /// them in order) and validation rows, as matrices.
