@@ -1,5 +1,5 @@
 //! Dispatching kernels: grid sizes (folded to the device's limit), the
-//! per-step slots (one [`StepParams`] per member), and `Kernel`, one
+//! per-step slots (one `StepParams` per member), and `Kernel`, one
 //! pipeline with its bound buffers, over one member or many. The kernels
 //! themselves are set up in `gpu::ops`.
 
