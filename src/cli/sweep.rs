@@ -850,7 +850,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     out!("{text}");
     if device.gpu_context().is_some() && grouped > 0 {
         outln!(
-            "(time: the {grouped} networks trained together or stacked on the GPU each count their group's whole run)"
+            "(time: the {grouped} networks trained together or stacked on the GPU each count from the start of their group's run)"
         );
     }
     if let Some(best) = table.first() {
