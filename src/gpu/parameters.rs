@@ -14,6 +14,7 @@
 use crate::error::Result;
 use crate::layer::Layer;
 use crate::memory;
+use crate::optimizer::OptimizerState;
 
 /// Values of `[W; b]`, and how many state vectors follow them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,39 @@ impl ParameterLayout {
             .map(|i| &rest[i * count..(i + 1) * count])
             .collect();
         (w, b, state)
+    }
+}
+
+/// Layer `l`'s state vectors in `state` (none for SGD).
+pub(crate) fn layer_state(state: &OptimizerState, l: usize) -> [&[f32]; 2] {
+    fn get(m: &[Vec<f32>], l: usize) -> &[f32] {
+        m.get(l).map_or(&[], Vec::as_slice)
+    }
+    [get(&state.first, l), get(&state.second, l)]
+}
+
+/// A network's values, each layer's `layouts[l].len()` after the last's,
+/// into its `layers` and optimizer `state`.
+pub(crate) fn unpack_network(
+    layouts: &[ParameterLayout],
+    values: &[f32],
+    layers: &mut [Layer],
+    state: &mut OptimizerState,
+) {
+    let mut at = 0;
+    for (l, (layout, layer)) in layouts.iter().zip(layers).enumerate() {
+        let (w, b, moments) = layout.unpack(&values[at..at + layout.len()]);
+        at += layout.len();
+        layer.weights.copy_from_slice(w);
+        if let Some(bias) = &mut layer.bias {
+            bias.copy_from_slice(b);
+        }
+        for (m, saved) in moments
+            .into_iter()
+            .zip([&mut state.first, &mut state.second])
+        {
+            saved[l].copy_from_slice(m);
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use crate::gpu::gate::GateGuard;
 use crate::gpu::kernels::{FLOP_PER_SUBMIT, MAX_STEPS_PER_SUBMIT, flop_per_step};
 use crate::gpu::kernels::{Kernel, StepSlots, size_u32};
 use crate::gpu::ops;
-use crate::gpu::parameters::ParameterLayout;
+use crate::gpu::parameters::{ParameterLayout, layer_state, unpack_network};
 use crate::gpu::shaders::StepParams;
 use crate::gpu::small::{Done, MemberSpec, Small, SmallInputs, Work};
 use crate::layer::Layer;
@@ -108,14 +108,6 @@ struct Validation {
     predictions: wgpu::Buffer,
     stride: usize,
     _data: Option<[wgpu::Buffer; 2]>,
-}
-
-/// Layer `l`'s state vectors in `state` (none for SGD).
-fn layer_state(state: &OptimizerState, l: usize) -> [&[f32]; 2] {
-    fn get(m: &[Vec<f32>], l: usize) -> &[f32] {
-        m.get(l).map_or(&[], Vec::as_slice)
-    }
-    [get(&state.first, l), get(&state.second, l)]
 }
 
 /// Floats a member takes in a stacked buffer of `floats` each: whole vec4s,
@@ -888,21 +880,7 @@ impl<'a> Resident<'a> {
     /// Member `m`'s values as `read_members` gave them, into `layers` and
     /// `state`.
     fn unpack_member(&self, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState) {
-        let mut at = 0;
-        for (l, (layout, layer)) in self.layouts.iter().zip(layers).enumerate() {
-            let (w, b, moments) = layout.unpack(&values[at..at + layout.len()]);
-            at += layout.len();
-            layer.weights.copy_from_slice(w);
-            if let Some(bias) = &mut layer.bias {
-                bias.copy_from_slice(b);
-            }
-            for (m, saved) in moments
-                .into_iter()
-                .zip([&mut state.first, &mut state.second])
-            {
-                saved[l].copy_from_slice(m);
-            }
-        }
+        unpack_network(&self.layouts, values, layers, state);
     }
 
     /// Write `layers` and `state` into member `m`'s parameter values.

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::gpu::gate::GateGuard;
 use crate::gpu::kernels::{FLOP_PER_SUBMIT, MAX_STEPS_PER_SUBMIT, flop_per_step};
-use crate::gpu::parameters::ParameterLayout;
+use crate::gpu::parameters::{ParameterLayout, layer_state, unpack_network};
 use crate::gpu::shaders::{
     SMALL_NET_FLOATS, SMALL_NET_LAYERS, SMALL_NET_THREADS, Shader, SmallNetParams, StepParams,
 };
@@ -812,28 +812,6 @@ impl<'c> Members<'c> {
         layers: &mut [Layer],
         state: &mut OptimizerState,
     ) {
-        let mut at = 0;
-        for (l, (layout, layer)) in self.places[m].layouts.iter().zip(layers).enumerate() {
-            let (w, b, moments) = layout.unpack(&values[at..at + layout.len()]);
-            at += layout.len();
-            layer.weights.copy_from_slice(w);
-            if let Some(bias) = &mut layer.bias {
-                bias.copy_from_slice(b);
-            }
-            for (m, saved) in moments
-                .into_iter()
-                .zip([&mut state.first, &mut state.second])
-            {
-                saved[l].copy_from_slice(m);
-            }
-        }
+        unpack_network(&self.places[m].layouts, values, layers, state);
     }
-}
-
-/// Layer `l`'s state vectors in `state` (none for SGD).
-fn layer_state(state: &OptimizerState, l: usize) -> [&[f32]; 2] {
-    fn get(m: &[Vec<f32>], l: usize) -> &[f32] {
-        m.get(l).map_or(&[], Vec::as_slice)
-    }
-    [get(&state.first, l), get(&state.second, l)]
 }
