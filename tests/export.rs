@@ -601,8 +601,8 @@ fn matrix_csv(p: &Matrix) -> String {
 /// then trained 20 steps more by neurona and by PyTorch from the export, on
 /// the same batches (16 rows in file order, the last of each epoch 6).
 /// PyTorch reaches neurona's weights within 1e-5 (relative, or absolute
-/// below 1), its nn.Sequential predicts what neurona does, and the weights
-/// moved far more than that.
+/// below 1), its nn.Sequential predicts what neurona does (within the
+/// same), and the weights moved far more than that.
 #[test]
 fn pytorch_goes_on_training_exactly() {
     let Some(python) = python("torch, safetensors", "the PyTorch export test") else {
@@ -706,7 +706,7 @@ fn pytorch_goes_on_training_exactly() {
         announce(&format!("pytorch {r}"));
         assert_eq!(r["steps"], 20, "{r}");
         assert!(
-            number(&r, "forward_max_abs") <= 1e-5,
+            number(&r, "forward_max_rel") <= 1e-5,
             "predictions differ: {r}"
         );
         assert!(number(&r, "weights_max_rel") <= 1e-5, "weights differ: {r}");

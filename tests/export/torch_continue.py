@@ -5,7 +5,7 @@ Usage: torch_continue.py DIR...  Each DIR holds pt/ (`neurona export
 model's outputs on them, from neurona), run.json ({"batch": B, "steps": S})
 and after.safetensors (neurona's model after S more steps on the rows in
 file order, B at a time). Prints one JSON object per DIR: how far the
-nn.Sequential's outputs are from neurona's, how far its weights are after
+nn.Sequential's outputs are from neurona's (relative, or absolute below 1), how far its weights are after
 S steps of the exported optimizer from neurona's, and how far the weights
 moved.
 """
@@ -31,7 +31,10 @@ for n, d in enumerate(sys.argv[1:]):
     with open(f"{d}/predictions.csv", newline="") as f:
         want = torch.tensor([[float(v) for v in r] for r in csv.reader(f)])
     with torch.no_grad():
-        forward = (model(x) - want).abs().max().item()
+        # Relative (absolute below 1), as for the weights: a regression's
+        # outputs are in the target's units, tens here, where 1e-5 absolute
+        # is under two float32 steps.
+        forward = ((model(x) - want).abs() / want.abs().clamp(min=1.0)).max().item()
 
     linears = [mod for mod in model if isinstance(mod, torch.nn.Linear)]
     start = [p.detach().clone() for p in model.parameters()]
@@ -66,7 +69,7 @@ for n, d in enumerate(sys.argv[1:]):
         json.dumps(
             {
                 "dir": d,
-                "forward_max_abs": forward,
+                "forward_max_rel": forward,
                 "weights_max_rel": worst,
                 "moved": moved,
                 "steps": steps,
