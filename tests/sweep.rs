@@ -1033,7 +1033,39 @@ mod command_line {
         fails(&with(&["--seeds", "3..3"]), "3..4 is seed 3");
         fails(&with(&["--seeds", "a,b"]), "expected a list");
         fails(&with(&["--lr="]), "--lr is an empty list");
-        fails(&with(&["--hidden="]), "--hidden is an empty list");
+        fails(&with(&["--hidden="]), "--hidden has an empty alternative");
+        fails(
+            &with(&["--hidden", "8;;16"]),
+            "--hidden has an empty alternative",
+        );
+        // Negative values reach neurona's checks, not clap's flag parser.
+        fails(&with(&["--weight-decay", "-0.1"]), "at least 0, got -0.1");
+        fails(&with(&["--lr", "-1"]), "above 0, got -1");
+        fails(&with(&["--seeds", "-1"]), "whole numbers, 0 or more");
+        fails(
+            &with(&["--batch", "-3"]),
+            "expected a whole number, 0 or more",
+        );
+        fails(
+            &with(&["--lr", "0.1..0.001:3"]),
+            "ends before it starts (from the smaller: 0.001..0.1:3)",
+        );
+        fails(&with(&["--lr", "1e-2..1e-2:3"]), "the same value 3 times");
+        fails(&with(&["--seeds", "1,1"]), "--seeds lists 1 twice");
+        fails(&with(&["--lr", "0.1,0.1"]), "--lr lists 0.1 twice");
+        fails(&with(&["--batch", "16,16"]), "--batch lists 16 twice");
+        fails(
+            &with(&["--optimizer", "adam,adam"]),
+            "--optimizer lists adam twice",
+        );
+        fails(
+            &with(&["--folds", "3", "--early-stopping", "0"]),
+            "--early-stopping 0: give a patience of at least 1 epoch",
+        );
+        fails(
+            &with(&["--folds", "3", "--early-stopping", "2", "--min-delta=-1"]),
+            "--min-delta -1: the improvement",
+        );
         fails(&with(&["--lr", "0.1..0.01:0"]), "count from 1");
         fails(&with(&["--layers", "4,3;4,x"]), "\"x\" is not a width");
         fails(

@@ -453,7 +453,7 @@ pub struct SweepArgs {
     pub task: Option<TaskArg>,
     /// Seeds of the weights and batch orders: a list (0,1,2) or a range
     /// (0..8 is 0 to 7). Default 0.
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
     pub seeds: String,
     /// Hidden layer widths to try, alternatives separated by ';' or given
     /// as several flags: --hidden 16 --hidden 32,16. Default 100.
@@ -481,7 +481,7 @@ pub struct SweepArgs {
     /// Learning rates to try: a list (0.001,0.01) or A..B:N, N rates
     /// spaced evenly on a log scale from A to B. Default: each optimizer's
     /// (0.001 adam, 0.5 sgd, 0.05 momentum and nesterov).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub lr: Option<String>,
     /// Momentum μ (momentum, nesterov). Default 0.9.
     #[arg(long, allow_negative_numbers = true)]
@@ -496,10 +496,10 @@ pub struct SweepArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub epsilon: Option<f32>,
     /// L2 weight decays to try, a list or A..B:N. Default 0.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub weight_decay: Option<String>,
     /// Batch sizes to try, a list (16,32); 0 = the full batch. Default 32.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub batch: Vec<usize>,
     /// Passes over the training rows. Default 200.
     #[arg(long)]

@@ -442,6 +442,7 @@ impl TrainPlan {
             .collect();
             check_distinct(&others, &[("--init", init)])?;
         }
+        check_early_stopping(args.early_stopping, args.min_delta)?;
         if args.early_stopping.is_some()
             && args.validation_split.is_none()
             && args.validation_data.is_none()
@@ -1023,4 +1024,22 @@ pub fn describe_task(task: &Task, targets: &[String]) -> String {
         Task::Regression if targets.len() == 1 => "regression".into(),
         Task::Regression => format!("regression of {} columns", targets.len()),
     }
+}
+
+/// `--early-stopping` and `--min-delta`, named by their flags: a patience
+/// of at least 1 epoch and an improvement of 0 or more.
+pub fn check_early_stopping(patience: Option<usize>, min_delta: Option<f64>) -> Result<()> {
+    if patience == Some(0) {
+        return Err(Error::Config(
+            "--early-stopping 0: give a patience of at least 1 epoch".into(),
+        ));
+    }
+    if let Some(d) = min_delta
+        && !(d.is_finite() && d >= 0.0)
+    {
+        return Err(Error::Config(format!(
+            "--min-delta {d}: the improvement that counts must be a number, 0 or more"
+        )));
+    }
+    Ok(())
 }

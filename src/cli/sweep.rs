@@ -18,7 +18,7 @@ use neurona::targets::Task;
 use neurona::{EarlyStopping, Error, Matrix, Optimizer, Progress, Result, shuffled_order};
 
 use super::args::{MetricArg, OptimizerArg, SweepArgs, TrainArgs};
-use super::plan::{TrainPlan, check_outputs, describe_task};
+use super::plan::{TrainPlan, check_early_stopping, check_outputs, describe_task};
 use super::progress::Bar;
 use super::train::Scores;
 
@@ -40,7 +40,7 @@ fn seeds(text: &str) -> Result<Vec<u64>> {
     empty("--seeds", text)?;
     let bad = || {
         Error::Config(format!(
-            "--seeds {text:?}: expected a list (0,1,2) or a range (0..8)"
+            "--seeds {text:?}: expected a list (0,1,2) or a range (0..8) of whole numbers, 0 or more"
         ))
     };
     if let Some((a, b)) = text.split_once("..") {
@@ -67,9 +67,12 @@ fn seeds(text: &str) -> Result<Vec<u64>> {
         }
         return Ok((a..b).collect());
     }
-    text.split(',')
+    let seeds: Vec<u64> = text
+        .split(',')
         .map(|s| s.trim().parse().map_err(|_| bad()))
-        .collect()
+        .collect::<Result<_>>()?;
+    once_each("--seeds", &seeds)?;
+    Ok(seeds)
 }
 
 /// `0.001,0.01` or `A..B:N` (N values from A to B, evenly on a log scale).
@@ -92,6 +95,18 @@ fn numbers(flag: &str, text: &str) -> Result<Vec<f32>> {
                 "{flag} {text}: a log-scale range needs two numbers above 0 and a count from 1 to {MAX_NETWORKS}"
             )));
         }
+        if b < a {
+            return Err(Error::Config(format!(
+                "{flag} {text}: the range ends before it starts (from the smaller: {}..{}:{n})",
+                range.split_once("..").map_or("", |r| r.1.trim()),
+                range.split_once("..").map_or("", |r| r.0.trim()),
+            )));
+        }
+        if b == a && n > 1 {
+            return Err(Error::Config(format!(
+                "{flag} {text}: the range ends where it starts, so it gives the same value {n} times"
+            )));
+        }
         return Ok((0..n)
             .map(|i| {
                 let t = if n == 1 {
@@ -103,14 +118,34 @@ fn numbers(flag: &str, text: &str) -> Result<Vec<f32>> {
             })
             .collect());
     }
-    text.split(',')
+    let values: Vec<f32> = text
+        .split(',')
         .map(|s| s.trim().parse::<f32>().map_err(|_| bad()))
-        .collect()
+        .collect::<Result<_>>()?;
+    once_each(flag, &values)?;
+    Ok(values)
+}
+
+/// An error when `values` of `flag` list one value twice (it would train
+/// the same networks twice and report a spread of 0).
+fn once_each<T: PartialEq + std::fmt::Display>(flag: &str, values: &[T]) -> Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err(Error::Config(format!(
+                "{flag} lists {v} twice: each value once"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `16,3` as widths.
 fn widths(flag: &str, text: &str) -> Result<Vec<usize>> {
-    empty(flag, text)?;
+    if text.trim().is_empty() {
+        return Err(Error::Config(format!(
+            "{flag} has an empty alternative: give widths (16 or 32,16) between each ';'"
+        )));
+    }
     text.split(',')
         .map(|s| {
             s.trim().parse().map_err(|_| {
@@ -319,6 +354,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 .into(),
         ));
     }
+    check_early_stopping(args.early_stopping, args.min_delta)?;
     if args.ensemble == Some(0) {
         return Err(Error::Config("--ensemble needs at least 1 network".into()));
     }
@@ -350,6 +386,12 @@ pub fn run(args: SweepArgs) -> Result<()> {
         true => vec![32],
         false => args.batch.clone(),
     };
+    once_each("--batch", &batches)?;
+    let names: Vec<String> = optimizers
+        .iter()
+        .map(|o| format!("{o:?}").to_lowercase())
+        .collect();
+    once_each("--optimizer", &names)?;
     for (name, empty) in [
         ("--seeds", seed_list.is_empty()),
         ("--lr", lrs.is_empty()),
@@ -524,7 +566,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
         }
     };
     outln!(
-        "sweep of {count} networks: {} x {}{} on {file} ({rows} rows, {} inputs{}), target {}: {}",
+        "sweep of {}: {} x {}{} on {file} ({rows} rows, {} inputs{}), target {}: {}",
+        plural(count, "network"),
         plural(settings.len(), "setting"),
         plural(seed_list.len(), "seed"),
         match args.folds {
@@ -581,8 +624,10 @@ pub fn run(args: SweepArgs) -> Result<()> {
                         if stacks == 1 { "stack" } else { "stacks" }
                     ));
                 }
-                if members.len() > grouped {
-                    parts.push(format!("{} one after another", members.len() - grouped));
+                match members.len() - grouped {
+                    0 => {}
+                    1 => parts.push("1 alone".into()),
+                    n => parts.push(format!("{n} one after another")),
                 }
                 format!("on the GPU {}", parts.join(", "))
             }
@@ -710,8 +755,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
     table.sort_by(|a, b| better(&key, (a.score.0, a.loss), (b.score.0, b.loss)));
 
     outln!(
-        "trained {} networks in {:.2?}{}",
-        runs.len(),
+        "trained {} in {:.2?}{}",
+        plural(runs.len(), "network"),
         elapsed,
         match runs.iter().filter(|r| r.diverged).count() {
             0 => String::new(),
@@ -971,10 +1016,16 @@ fn save(
         model
     };
     let describe = |i: usize| {
+        let config = &members[i].config;
         format!(
-            "{} lr {} seed {}{}",
+            "{} {} lr {}{} seed {}{}",
             members[i].network,
-            rate(members[i].config.learning_rate),
+            config.optimizer.name(),
+            rate(config.learning_rate),
+            match config.weight_decay {
+                0.0 => String::new(),
+                d => format!(" decay {d}"),
+            },
             runs[i].seed,
             runs[i]
                 .fold
