@@ -1120,3 +1120,59 @@ fn stacked_members_in_a_vec4_tile_match_their_lone_runs() {
     };
     stacked_members_match_their_lone_runs(&Device::gpu(&options).unwrap());
 }
+
+#[test]
+fn a_stacked_step_makes_the_dispatches_of_one_network() {
+    // Three 8-64-32-4 networks in one stack record as many kernel
+    // dispatches as one of them alone; one after another they make three
+    // times as many. A device of its own, so no other test's kernels count.
+    let Some(gpu) = crate::common::gpu() else {
+        return;
+    };
+    if gpu
+        .gpu_context()
+        .is_some_and(|c| c.adapter().backend == "Gl")
+    {
+        crate::common::announce(
+            "!!! a_stacked_step_makes_the_dispatches_of_one_network on GL: not run (a new GL \
+             device compiles every kernel again; it runs on Vulkan)",
+        );
+        return;
+    }
+    let options = GpuOptions {
+        allow_software: true,
+        ..Default::default()
+    };
+    let device = Device::gpu(&options).unwrap();
+    let ctx = device.gpu_context().unwrap();
+    let x = Matrix::new(60, 8, random_matrix(61, 60, 8, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(60, 4, random_matrix(62, 60, 4, 0.0, 1.0)).unwrap();
+    let member = |seed: u64| {
+        let net = Network::builder(8)
+            .layer(64, Activation::Relu)
+            .layer(32, Activation::Relu)
+            .layer(4, Activation::Sigmoid)
+            .build(seed)
+            .unwrap();
+        let config = TrainConfig::new()
+            .loss(Loss::Mse)
+            .epochs(3)
+            .batch_size(16)
+            .learning_rate(0.01 * (seed + 1) as f32);
+        Member::new(net, config).unwrap()
+    };
+    let dispatches = |members: &mut Vec<Member>| {
+        let before = ctx.dispatches();
+        for r in train_members(&device, &x, &y, members, &()).unwrap() {
+            r.unwrap();
+        }
+        ctx.dispatches() - before
+    };
+    let mut stack: Vec<Member> = (0..3).map(member).collect();
+    let placed = gpu_placements(&device, &x, &y, &stack).unwrap().unwrap();
+    assert_eq!(placed, [GpuPlacement::Stacked { stack: 0, size: 3 }; 3]);
+    let stacked = dispatches(&mut stack);
+    let alone: Vec<u64> = (0..3).map(|s| dispatches(&mut vec![member(s)])).collect();
+    assert!(stacked > 0);
+    assert_eq!(alone, [stacked; 3], "one network alone, three times");
+}

@@ -109,7 +109,8 @@ fn s2(args: &BenchArgs, gpu: Option<&neurona::Device>, steps: usize) -> Result<(
             "workload S2: {members} networks 784-256(relu)-10(softmax), batch 256, adam, {steps} steps each, on {device}"
         );
     }
-    let rows = neurona::sweep::bench::s2_rows(device, members, steps)?;
+    let s2 = neurona::sweep::bench::s2_rows(device, members, steps)?;
+    let rows = s2.rows;
     if args.json {
         out!("{}", bench::json(&rows));
         return Ok(());
@@ -119,6 +120,12 @@ fn s2(args: &BenchArgs, gpu: Option<&neurona::Device>, steps: usize) -> Result<(
         outln!(
             "a step of {members} networks costs {:.1}x a step of one (the issue's target on a GPU: at most 4x for 16)",
             all.ms / one.ms
+        );
+    }
+    if let Some((all, one)) = s2.dispatches {
+        outln!(
+            "kernel dispatches a step: {all:.0} for the {members} (one stack), {one:.0} for one network; one after another: {:.0}",
+            one * members as f64
         );
     }
     Ok(())

@@ -162,6 +162,8 @@ pub struct GpuContext {
     pub(crate) matmul: MatmulChoice,
     /// On a hardware adapter choosing by itself, the tuner (`gpu::tune`).
     pub(crate) tuner: Option<Tuner>,
+    /// Kernel dispatches recorded so far ([`GpuContext::dispatches`]).
+    pub(crate) dispatched: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for GpuContext {
@@ -373,7 +375,21 @@ impl GpuContext {
             gated,
             matmul,
             tuner,
+            dispatched: Default::default(),
         })
+    }
+
+    /// How many kernel dispatches neurona has recorded on this device so
+    /// far: a benchmark's count of what a run costs in launches, beside its
+    /// time (a sweep's stacked step makes as many as one network's).
+    pub fn dispatches(&self) -> u64 {
+        self.dispatched.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Count `n` dispatches just recorded.
+    pub(crate) fn count_dispatches(&self, n: u64) {
+        self.dispatched
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Hold this while using the device: on GL, one thread at a time in

@@ -196,6 +196,7 @@ impl Kernel {
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.set_bind_group(1, &steps.bind_group, &[steps.offset(slot)]);
         pass.dispatch_workgroups(x, y, zs as u32);
+        ctx.count_dispatches(1);
         Ok(())
     }
 }

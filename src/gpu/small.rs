@@ -279,6 +279,7 @@ impl Small {
                 pass.set_pipeline(&pipeline);
                 pass.set_bind_group(0, &self.bind_group, &[]);
                 pass.dispatch_workgroups(1, 1, 1);
+                ctx.count_dispatches(1);
             }
             first += count;
             if first == params.len() {
@@ -710,6 +711,7 @@ impl<'c> Members<'c> {
                 pass.set_pipeline(&self.pipeline);
                 pass.set_bind_group(0, &self.bind_group, &[]);
                 pass.dispatch_workgroups(active.len() as u32, 1, 1);
+                ctx.count_dispatches(1);
             }
             ctx.queue.submit([encoder.finish()]);
         }

@@ -186,6 +186,15 @@ pub fn rows(gpu: Option<&Device>, options: &Options) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Workload S2's rows ([`s2_rows`]), and on a GPU the kernel dispatches
+/// a step of the sweep and of one network made.
+pub struct S2 {
+    /// `S2` and `S2-one`.
+    pub rows: Vec<Row>,
+    /// Dispatches per step: the sweep's, one network's.
+    pub dispatches: Option<(f64, f64)>,
+}
+
 /// Workload S2: `members` networks 784-256(relu)-10(softmax), cross-entropy,
 /// different seeds, trained `steps` steps each in batches of 256 on random
 /// rows (seeded: the time of a step does not depend on the values). Rows:
@@ -195,7 +204,7 @@ pub fn rows(gpu: Option<&Device>, options: &Options) -> Result<Vec<Row>> {
 /// kernel of a step covers all of them in one dispatch, so a step costs
 /// the dispatches of one network and `members` times its arithmetic (on a
 /// software adapter, where the arithmetic is all, about `members` times).
-pub fn s2_rows(device: &Device, members: usize, steps: usize) -> Result<Vec<Row>> {
+pub fn s2_rows(device: &Device, members: usize, steps: usize) -> Result<S2> {
     let (rows, batch) = (256 * steps.max(1), 256);
     let mut random = crate::random::Stream::new(784);
     let x = Matrix::new(
@@ -235,19 +244,25 @@ pub fn s2_rows(device: &Device, members: usize, steps: usize) -> Result<Vec<Row>
         ),
         None => ("CPU".to_string(), "cpu".to_string()),
     };
-    let time = |n: usize| -> Result<f64> {
+    let dispatched = || device.gpu_context().map_or(0, |c| c.dispatches());
+    let time = |n: usize| -> Result<(f64, f64)> {
         let mut all = (0..n as u64).map(member).collect::<Result<Vec<_>>>()?;
-        let t = Instant::now();
+        let (t, d) = (Instant::now(), dispatched());
         for report in train_members(device, &x, &y, &mut all, &())? {
             report?;
         }
-        Ok(t.elapsed().as_secs_f64() * 1e3 / steps.max(1) as f64)
+        let per = steps.max(1) as f64;
+        Ok((
+            t.elapsed().as_secs_f64() * 1e3 / per,
+            (dispatched() - d) as f64 / per,
+        ))
     };
     // One member first, untimed: its run builds the pipelines both use.
     time(1)?;
-    let one = time(1)?;
-    let all = time(members)?;
-    Ok([("S2", all, members), ("S2-one", one, 1)]
+    let (one, one_d) = time(1)?;
+    let (all, all_d) = time(members)?;
+    let dispatches = device.gpu_context().map(|_| (all_d, one_d));
+    let rows = [("S2", all, members), ("S2-one", one, 1)]
         .into_iter()
         .map(|(workload, ms, n)| Row {
             workload,
@@ -263,5 +278,6 @@ pub fn s2_rows(device: &Device, members: usize, steps: usize) -> Result<Vec<Row>
             chosen: false,
             vs_fallback: None,
         })
-        .collect())
+        .collect();
+    Ok(S2 { rows, dispatches })
 }
