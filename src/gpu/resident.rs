@@ -20,6 +20,15 @@
 //! before the break either way. The weights are read back at the end. A
 //! network that fits one workgroup runs many steps per dispatch instead
 //! (`gpu::small`).
+//!
+//! The same buffers and kernels hold a stack of a sweep's networks of one
+//! shape ([`Resident::stacked`], keyed by [`StackKey`]): every stacked
+//! buffer holds each network's values a fixed stride apart, each kernel
+//! covers them all (`Kernel::over_members`), and each step carries one
+//! `StepParams` per network, so a step of the stack is one network's
+//! dispatches. `sweep::lockstep` drives a stack in rounds (`run`); a
+//! network that sits a round out is skipped by every kernel. A lone run
+//! is a stack of one.
 
 use std::ops::Range;
 
@@ -183,27 +192,30 @@ impl<'a> Resident<'a> {
             train_rows: &all,
             validation_rows,
         };
-        Self::build(ctx, x, y, &[spec], validation, true)
+        Self::build(ctx, x, y, None, &[spec], validation, true)
     }
 
-    /// Members of one [`StackKey`] on `x`, `y` (their rows checked), each
-    /// training on its own rows of the data and validating on its own.
+    /// Members of one [`StackKey`] on `x`, `y` (their rows checked),
+    /// already on the GPU as `data`, each training on its own rows of the
+    /// data and validating on its own.
     pub(crate) fn stacked(
         ctx: &'a GpuContext,
         x: &Matrix,
         y: &Matrix,
+        data: &[wgpu::Buffer; 2],
         members: &[MemberSpec],
     ) -> Result<Self> {
-        Self::build(ctx, x, y, members, None, false)
+        Self::build(ctx, x, y, Some(data), members, None, false)
     }
 
-    /// `members` on `x`, `y`; validation rows index `validation` when
-    /// given, else `x`, `y`. `identity`: the one member trains on every
-    /// row of `x` in order.
+    /// `members` on `x`, `y` (uploaded unless `data` holds them);
+    /// validation rows index `validation` when given, else `x`, `y`.
+    /// `identity`: the one member trains on every row of `x` in order.
     fn build(
         ctx: &'a GpuContext,
         x: &Matrix,
         y: &Matrix,
+        data: Option<&[wgpu::Buffer; 2]>,
         members: &[MemberSpec],
         validation: Option<(&Matrix, &Matrix)>,
         identity: bool,
@@ -230,8 +242,13 @@ impl<'a> Resident<'a> {
         size_u32("data rows", n)?;
         size_u32("members", count)?;
 
-        let x_all = ctx.storage_from("inputs", x.as_slice())?;
-        let y_all = ctx.storage_from("targets", y.as_slice())?;
+        let [x_all, y_all] = match data {
+            Some(data) => data.clone(),
+            None => [
+                ctx.storage_from("inputs", x.as_slice())?,
+                ctx.storage_from("targets", y.as_slice())?,
+            ],
+        };
         // Each member's region 0 of the index buffer is its rows in file
         // order; regions 1.. hold the permutations of the epochs a submit
         // covers.

@@ -406,13 +406,14 @@ impl<'c> Members<'c> {
         self.places[m].per_submit
     }
 
-    /// Every member's buffers, on `x`, `y` (checked: each member's inputs
-    /// and outputs fit them, every row index is in range), each member
-    /// fitting ([`Members::fits`]).
+    /// Every member's buffers, on the data set `data` (on the GPU) with
+    /// targets `y` (checked: each member's inputs and outputs fit them,
+    /// every row index is in range), each member fitting
+    /// ([`Members::fits`]).
     pub(crate) fn new(
         ctx: &'c GpuContext,
-        x: &Matrix,
         y: &Matrix,
+        data: &[wgpu::Buffer; 2],
         specs: &[MemberSpec],
     ) -> Result<Members<'c>> {
         let gate = ctx.gate();
@@ -496,8 +497,7 @@ impl<'c> Members<'c> {
             p.predictions_at += slots_at;
         }
 
-        let x_all = ctx.storage_from("the sweep's inputs", x.as_slice())?;
-        let y_all = ctx.storage_from("the sweep's targets", y.as_slice())?;
+        let [x_all, y_all] = data.clone();
         let mut indices = vec![0u32; index_len];
         let mut values = Vec::with_capacity(weights_at);
         for (p, spec) in places.iter().zip(specs) {

@@ -280,13 +280,14 @@ pub(crate) enum Kind {
     Stacked,
 }
 
-/// Train `runnables` on `x`, `y` together, as `kind` says; each member's
-/// report, or its own error (a member that diverges stops alone). An
-/// error of the GPU itself ends them all.
+/// Train `runnables` on `x`, `y` (on the GPU as `data`) together, as
+/// `kind` says; each member's report, or its own error (a member that
+/// diverges stops alone). An error of the GPU itself ends them all.
 pub(crate) async fn train_together(
     ctx: &GpuContext,
     x: &Matrix,
     y: &Matrix,
+    data: &[wgpu::Buffer; 2],
     runnables: &mut [Runnable<'_>],
     kind: Kind,
     start: Instant,
@@ -304,12 +305,12 @@ pub(crate) async fn train_together(
     let outputs = y.cols();
     match kind {
         Kind::Small => {
-            let members = Members::new(ctx, x, y, &specs)?;
+            let members = Members::new(ctx, y, data, &specs)?;
             drop(specs);
             drive(&members, runnables, outputs, start).await
         }
         Kind::Stacked => {
-            let members = Resident::stacked(ctx, x, y, &specs)?;
+            let members = Resident::stacked(ctx, x, y, data, &specs)?;
             drop(specs);
             drive(&members, runnables, outputs, start).await
         }

@@ -440,10 +440,20 @@ pub async fn train_members_async(
             GpuPlacement::Alone => alone.push(member),
         }
     }
+    // The data set, uploaded once for every group (dropped before the
+    // gate, which GL needs held while its buffers go).
+    let _gate = ctx.gate();
+    let data = match groups.iter().any(|g| !g.is_empty()) {
+        true => Some([
+            ctx.storage_from("the sweep's inputs", inputs.as_slice())?,
+            ctx.storage_from("the sweep's targets", targets.as_slice())?,
+        ]),
+        false => None,
+    };
     for (g, group) in groups.into_iter().enumerate() {
-        if group.is_empty() {
+        let (Some(data), false) = (&data, group.is_empty()) else {
             continue;
-        }
+        };
         let kind = match g {
             0 => lockstep::Kind::Small,
             _ => lockstep::Kind::Stacked,
@@ -467,7 +477,8 @@ pub async fn train_members_async(
         // Each group's times count from its own start.
         let start = Instant::now();
         let done =
-            lockstep::train_together(ctx, inputs, targets, &mut runnables, kind, start).await?;
+            lockstep::train_together(ctx, inputs, targets, data, &mut runnables, kind, start)
+                .await?;
         for (i, report) in indices.into_iter().zip(done) {
             observer.done(i, &report);
             reports[i] = Some(report);
