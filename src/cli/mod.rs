@@ -71,6 +71,12 @@ pub fn run() -> Result<()> {
             } else {
                 format!("{first} {}", listed.join(", "))
             };
+            // clap says "none was supplied" of a comma list with an empty
+            // item too ("--optimizer adam,").
+            let first = match first.ends_with("but none was supplied") {
+                true => format!("{first} (or a comma list has an empty item, as in \"adam,\")"),
+                false => first,
+            };
             let tip = text
                 .lines()
                 .map(str::trim)
