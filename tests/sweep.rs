@@ -1059,6 +1059,10 @@ mod command_line {
             "--optimizer lists adam twice",
         );
         fails(
+            &with(&["--optimizer", "adam,"]),
+            "or a comma list has an empty item",
+        );
+        fails(
             &with(&["--folds", "3", "--early-stopping", "0"]),
             "--early-stopping 0: give a patience of at least 1 epoch",
         );
