@@ -1180,3 +1180,95 @@ fn a_stacked_step_makes_the_dispatches_of_one_network() {
     assert!(stacked > 0);
     assert_eq!(alone, [stacked; 3], "one network alone, three times");
 }
+
+#[test]
+fn stacks_stay_within_the_devices_buffer_limits() {
+    // 100 networks of 8-64-10, each validating on 40,000 rows: their
+    // predictions alone (160 MB) pass llvmpipe's 128 MiB a binding, so the
+    // sweep splits them into stacks that fit, and each still ends as alone.
+    let Some(device) = crate::common::gpu() else {
+        return;
+    };
+    let (train, val) = (64usize, 40_000usize);
+    let n = train + val;
+    let x = Matrix::new(n, 8, random_matrix(71, n, 8, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(n, 10, random_matrix(72, n, 10, -1.0, 1.0)).unwrap();
+    let config = TrainConfig::new()
+        .loss(Loss::Mse)
+        .epochs(1)
+        .batch_size(train);
+    let mut members: Vec<Member> = (0..100)
+        .map(|seed| {
+            let net = Network::builder(8)
+                .layer(64, Activation::Relu)
+                .layer(10, Activation::Identity)
+                .build(seed)
+                .unwrap();
+            let mut m = Member::new(net, config.clone()).unwrap();
+            m.train_rows = Some((0..train as u32).collect());
+            m.validation_rows = Some((train as u32..n as u32).collect());
+            m
+        })
+        .collect();
+    let placed = gpu_placements(device, &x, &y, &members).unwrap().unwrap();
+    let sizes: Vec<usize> = placed
+        .iter()
+        .map(|p| match p {
+            GpuPlacement::Stacked { size, .. } => *size,
+            _ => 1,
+        })
+        .collect();
+    assert!(sizes.iter().all(|&s| s < 100), "{placed:?}");
+    let before = members[..1].to_vec();
+    let reports = train_members(device, &x, &y, &mut members, &()).unwrap();
+    assert!(reports.iter().all(|r| r.is_ok()));
+    assert_lone_runs(device, &x, &y, &before, &members[..1], &reports[..1]);
+}
+
+#[test]
+fn a_stack_fits_the_devices_grid() {
+    // On a device of 4 workgroups a dimension, where a grid's z is taken
+    // by folding, five networks of one shape cannot share a grid: they
+    // train alone, as they would without stacks, rather than fail.
+    let Some(gpu) = crate::common::gpu() else {
+        return;
+    };
+    if gpu
+        .gpu_context()
+        .is_some_and(|c| c.adapter().backend == "Gl")
+    {
+        crate::common::announce(
+            "!!! a_stack_fits_the_devices_grid on GL: not run (a new GL device compiles every \
+             kernel again; it runs on Vulkan)",
+        );
+        return;
+    }
+    let options = GpuOptions {
+        allow_software: true,
+        max_workgroups_per_dimension: Some(4),
+        ..Default::default()
+    };
+    let device = Device::gpu(&options).unwrap();
+    let x = Matrix::new(60, 8, random_matrix(81, 60, 8, -1.0, 1.0)).unwrap();
+    let y = Matrix::new(60, 4, random_matrix(82, 60, 4, 0.0, 1.0)).unwrap();
+    let mut members: Vec<Member> = (0..5)
+        .map(|seed| {
+            let net = Network::builder(8)
+                .layer(64, Activation::Relu)
+                .layer(32, Activation::Relu)
+                .layer(4, Activation::Sigmoid)
+                .build(seed)
+                .unwrap();
+            Member::new(
+                net,
+                TrainConfig::new().loss(Loss::Mse).epochs(2).batch_size(16),
+            )
+            .unwrap()
+        })
+        .collect();
+    let placed = gpu_placements(&device, &x, &y, &members).unwrap().unwrap();
+    assert_eq!(placed, [GpuPlacement::Alone; 5]);
+    let before = members.clone();
+    let reports = train_members(&device, &x, &y, &mut members, &()).unwrap();
+    assert_lone_runs(&device, &x, &y, &before, &members, &reports);
+}

@@ -88,8 +88,19 @@ impl GpuContext {
         &self,
         buffers: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<f32>>> {
+        let ranges: Vec<(&wgpu::Buffer, usize, usize)> =
+            buffers.iter().map(|&(b, n)| (b, 0, n)).collect();
+        self.read_ranges(&ranges).await
+    }
+
+    /// [`GpuContext::read_back`] of `floats` values from float `offset` of
+    /// each buffer: `(buffer, offset, floats)`.
+    pub(crate) async fn read_ranges(
+        &self,
+        buffers: &[(&wgpu::Buffer, usize, usize)],
+    ) -> Result<Vec<Vec<f32>>> {
         let _gate = self.gate();
-        let total: usize = buffers.iter().map(|(_, n)| n).sum();
+        let total: usize = buffers.iter().map(|(_, _, n)| n).sum();
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size: 4 * total.max(1) as u64,
@@ -98,9 +109,10 @@ impl GpuContext {
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let mut offset = 0;
-        for (buffer, n) in buffers {
+        for (buffer, from, n) in buffers {
             if *n > 0 {
-                encoder.copy_buffer_to_buffer(buffer, 0, &staging, offset, 4 * *n as u64);
+                let from = 4 * *from as u64;
+                encoder.copy_buffer_to_buffer(buffer, from, &staging, offset, 4 * *n as u64);
             }
             offset += 4 * *n as u64;
         }
@@ -124,7 +136,7 @@ impl GpuContext {
         let all: &[f32] = bytemuck::cast_slice(&view);
         let mut out = Vec::with_capacity(buffers.len());
         let mut start = 0;
-        for (_, n) in buffers {
+        for (_, _, n) in buffers {
             out.push(all[start..start + n].to_vec());
             start += n;
         }

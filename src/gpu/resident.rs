@@ -125,6 +125,16 @@ fn stride(floats: usize) -> usize {
     floats.div_ceil(4) * 4
 }
 
+/// The most GPU memory one stack's buffers take (1 GiB): a device does
+/// not say how much it has, and a sweep's larger groups run as several
+/// stacks.
+pub(crate) const STACK_BYTES: u64 = 1 << 30;
+
+/// The floats one binding of `ctx` holds.
+fn binding_floats(ctx: &GpuContext) -> usize {
+    (ctx.limits.max_storage_buffer_binding_size / 4).min(usize::MAX as u64) as usize
+}
+
 /// What members must share to train in one stacked run: the shapes of
 /// every buffer and kernel. Two members with equal keys stack.
 #[derive(Debug, Clone, PartialEq)]
@@ -256,7 +266,10 @@ impl<'a> Resident<'a> {
             BatchOrder::InOrder => 0,
             BatchOrder::Shuffled { .. } => {
                 let steps_per_epoch = n.div_ceil(batch);
-                let room = MAX_SHUFFLED_INDICES / (n * count).max(1);
+                // The file order and the epochs within 64 MiB and the
+                // device's binding size, where they fit at all.
+                let bound = MAX_SHUFFLED_INDICES.min(binding_floats(ctx));
+                let room = bound.saturating_sub(n * count) / (n * count).max(1);
                 (steps_per_submit / steps_per_epoch + 2).min(room.max(1))
             }
         };
@@ -584,27 +597,53 @@ impl<'a> Resident<'a> {
     }
 
     /// The most members of `net`'s shape, trained by `config` on `train`
-    /// rows, one stacked run takes: each stacked buffer within the
-    /// device's binding limit, and at most 256 (a sweep's larger groups
-    /// run as several stacks).
+    /// rows and validated on `validation`, one stacked run takes: each
+    /// stacked buffer within the device's binding limit, all of them
+    /// within [`STACK_BYTES`], every dispatch's grid within the device's,
+    /// and at most 256 (a sweep's larger groups run as several stacks; a
+    /// limit of 1 means alone).
     pub(crate) fn stack_limit(
         ctx: &GpuContext,
         net: &Network,
         config: &TrainConfig,
         train: usize,
+        validation: Option<usize>,
     ) -> usize {
         let batch = config.batch_rows(train);
         let moments = config.optimizer.moments();
-        let widest = net.layers().iter().map(|l| l.outputs()).max().unwrap_or(1);
-        let largest = net
-            .layers()
-            .iter()
-            .map(|l| stride(ParameterLayout::of(l, moments).len()))
-            .chain([stride(batch * widest.max(net.inputs())), train])
-            .max()
-            .unwrap_or(1);
-        let limit = ctx.limits.max_storage_buffer_binding_size / (4 * largest as u64);
-        (limit as usize).clamp(1, 256)
+        let (n_in, n_out) = (net.inputs(), net.outputs());
+        // Each stacked buffer's floats per member (`build`).
+        let mut buffers = Vec::new();
+        let mut largest_count = 1;
+        for l in net.layers() {
+            let params = stride(ParameterLayout::of(l, moments).len());
+            let copies = 1 + config.early_stopping.is_some() as usize;
+            buffers.extend(std::iter::repeat_n(params, copies));
+            buffers.extend([stride(batch * l.outputs()); 2]);
+            largest_count = largest_count.max(ParameterLayout::of(l, 0).count());
+        }
+        buffers.extend([
+            stride(batch * n_in),
+            stride(batch * n_out),
+            stride(batch * n_out),
+            stride(largest_count),
+            stride(ops::LossSum::partials(batch, n_out)),
+            // The index: file order and at least one epoch (`build`).
+            2 * train,
+        ]);
+        if let Some(v) = validation {
+            buffers.extend([stride(v * n_out), v]);
+        }
+        let largest = buffers.iter().copied().max().unwrap_or(1).max(1) as u64;
+        let total: u64 = buffers.iter().map(|&f| 4 * f as u64).sum();
+        let by_binding = binding_floats(ctx) as u64 / largest;
+        let by_memory = STACK_BYTES / total.max(1);
+        // A dispatch has at most one workgroup per value it writes; its
+        // grid's z (`fold_grid`), repeated once per member, must fit.
+        let max = ctx.limits.max_compute_workgroups_per_dimension.max(1) as u64;
+        let z = largest.div_ceil(max * max).max(1);
+        let by_grid = max / z;
+        by_binding.min(by_memory).min(by_grid).clamp(1, 256) as usize
     }
 
     /// Where member `m`'s loss of slot `slot` (of half `half`) sits.
@@ -854,42 +893,48 @@ impl<'a> Resident<'a> {
                 sums[m].extend(self.sums_of(&read, m, 0, chunk.len()));
             }
         }
-        let count = which.len();
-        let all = ctx
-            .read_back(&[(&v.predictions, v.stride * (count - 1) + v.rows * n_out)])
-            .await?
-            .remove(0);
+        let ranges: Vec<(&wgpu::Buffer, usize, usize)> = (0..which.len())
+            .filter(|&m| which[m])
+            .map(|m| (&v.predictions, m * v.stride, v.rows * n_out))
+            .collect();
+        let mut read = ctx.read_ranges(&ranges).await?.into_iter();
         Ok(sums
             .into_iter()
-            .enumerate()
-            .map(|(m, s)| (s, all[m * v.stride..][..v.rows * n_out].to_vec()))
+            .zip(which)
+            .map(|(s, &w)| {
+                (
+                    s,
+                    if w {
+                        read.next().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
+                )
+            })
             .collect())
     }
 
     /// Every member's parameter values, layer after layer (`which`: those
     /// wanted; the others come back empty).
     async fn read_members(&self, which: &[bool]) -> Result<Vec<Vec<f32>>> {
-        let count = self.members();
-        let sizes: Vec<(&wgpu::Buffer, usize)> = self
-            .weights
-            .iter()
-            .zip(&self.layouts)
-            .zip(&self.weight_strides)
-            .map(|((b, layout), s)| (b, s * (count - 1) + layout.len()))
-            .collect();
-        let all = self.ctx.read_back(&sizes).await?;
+        // Only the wanted members' values come back, in one copy.
+        let mut ranges = Vec::new();
+        for (m, _) in which.iter().enumerate().filter(|(_, w)| **w) {
+            for ((buffer, layout), s) in self
+                .weights
+                .iter()
+                .zip(&self.layouts)
+                .zip(&self.weight_strides)
+            {
+                ranges.push((buffer, m * s, layout.len()));
+            }
+        }
+        let mut read = self.ctx.read_ranges(&ranges).await?.into_iter();
         Ok(which
             .iter()
-            .enumerate()
-            .map(|(m, &w)| {
-                let mut values = Vec::new();
-                if w {
-                    for (l, layer) in all.iter().enumerate() {
-                        let s = self.weight_strides[l];
-                        values.extend_from_slice(&layer[m * s..][..self.layouts[l].len()]);
-                    }
-                }
-                values
+            .map(|&w| match w {
+                true => read.by_ref().take(self.layouts.len()).flatten().collect(),
+                false => Vec::new(),
             })
             .collect())
     }

@@ -378,7 +378,8 @@ fn place(ctx: &GpuContext, members: &[Member], checked: &[Checked]) -> Vec<GpuPl
             train.len(),
             validation.as_ref().map(Vec::len),
         );
-        let limit = Resident::stack_limit(ctx, &m.network, config, train.len());
+        let validating = validation.as_ref().map(Vec::len);
+        let limit = Resident::stack_limit(ctx, &m.network, config, train.len(), validating);
         match stacks
             .iter_mut()
             .find(|(k, limit, group)| *k == key && group.len() < *limit)
