@@ -443,7 +443,7 @@ pub async fn train_members_async(
     }
     // The data set, uploaded once for every group (dropped before the
     // gate, which GL needs held while its buffers go).
-    let _gate = ctx.gate();
+    let gate = ctx.gate();
     let data = match groups.iter().any(|g| !g.is_empty()) {
         true => Some([
             ctx.storage_from("the sweep's inputs", inputs.as_slice())?,
@@ -485,6 +485,9 @@ pub async fn train_members_async(
             reports[i] = Some(report);
         }
     }
+    // The lone runs upload their own rows: the shared copy goes first.
+    drop(data);
+    drop(gate);
     for (i, m, config, train, validation) in alone {
         let report = fit_alone(
             device, inputs, targets, i, m, &config, &train, validation, observer,
