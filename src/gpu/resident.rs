@@ -140,7 +140,17 @@ fn binding_floats(ctx: &GpuContext) -> usize {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StackKey {
     layers: Vec<(usize, usize, bool, crate::Activation)>,
-    config: (String, String, String, String, bool, bool, u32),
+    /// Loss, optimizer (with its settings), sigmoid rule, reduction,
+    /// shuffled, early stopping, weight decay.
+    config: (
+        crate::Loss,
+        crate::Optimizer,
+        crate::SigmoidDerivative,
+        crate::Reduction,
+        bool,
+        bool,
+        f32,
+    ),
     rows: (usize, usize, Option<usize>),
 }
 
@@ -160,13 +170,13 @@ impl StackKey {
                 .map(|l| (l.inputs(), l.outputs(), l.bias().is_some(), l.activation()))
                 .collect(),
             config: (
-                format!("{:?}", config.objective()),
-                format!("{:?}", config.optimizer),
-                format!("{:?}", config.sigmoid_derivative),
-                format!("{:?}", config.reduction),
+                config.objective(),
+                config.optimizer,
+                config.sigmoid_derivative,
+                config.reduction,
                 matches!(config.order, BatchOrder::Shuffled { .. }),
                 config.early_stopping.is_some(),
-                config.weight_decay.to_bits(),
+                config.weight_decay,
             ),
             rows: (train, config.batch_rows(train), validation),
         }
@@ -651,6 +661,36 @@ impl<'a> Resident<'a> {
         (2 * m + half) * self.steps.capacity + slot
     }
 
+    /// The floats of the loss buffer read back after a submit of `len`
+    /// steps into half `half`, `(offset, floats)`: a lone run's `len`
+    /// sums, a stack's every slot.
+    fn losses_read(&self, half: usize, len: usize) -> (usize, usize) {
+        match self.members() {
+            1 => (self.loss_slot(0, half, 0), len),
+            all => (0, 2 * all * self.steps.capacity),
+        }
+    }
+
+    /// Member `m`'s `len` loss sums of half `half` in a readback of
+    /// `losses_read(half, len)`.
+    fn sums_of(&self, read: &[f32], m: usize, half: usize, len: usize) -> Vec<f32> {
+        let (offset, _) = self.losses_read(half, len);
+        read[self.loss_slot(m, half, 0) - offset..][..len].to_vec()
+    }
+
+    /// Record a step's forward products, output activation and loss, the
+    /// batch already gathered.
+    fn record_forward(&self, record: &mut dyn FnMut(&Kernel) -> Result<()>) -> Result<()> {
+        for k in &self.forward {
+            record(k)?;
+        }
+        if let Some(k) = &self.output_activation {
+            record(k)?;
+        }
+        record(&self.loss.partials)?;
+        record(&self.loss.total)
+    }
+
     /// Record and submit one submit's steps: each member's `shares` (at
     /// most one submit's worth, spanning at most `epoch_slots` epochs when
     /// shuffled; every member that takes part the same row counts), training
@@ -731,14 +771,7 @@ impl<'a> Resident<'a> {
                         record(gx)?;
                         record(gy)?;
                     }
-                    for k in &self.forward {
-                        record(k)?;
-                    }
-                    if let Some(k) = &self.output_activation {
-                        record(k)?;
-                    }
-                    record(&self.loss.partials)?;
-                    record(&self.loss.total)?;
+                    self.record_forward(&mut record)?;
                     if train {
                         record(&self.output_delta)?;
                         // Every delta before any update: they all use this
@@ -757,23 +790,13 @@ impl<'a> Resident<'a> {
             }
             ctx.queue.submit([encoder.finish()]);
         }
-        Ok(match self.members() {
-            1 => ctx.start_read(&self.losses, self.loss_slot(0, half, 0), lead.len()),
-            all => ctx.start_read(&self.losses, 0, 2 * all * self.steps.capacity),
-        })
-    }
-
-    /// Member `m`'s `len` loss sums of half `half` in a submit's readback.
-    fn sums_of(&self, read: &[f32], m: usize, half: usize, len: usize) -> Vec<f32> {
-        match self.members() {
-            1 => read[..len].to_vec(),
-            _ => read[self.loss_slot(m, half, 0)..][..len].to_vec(),
-        }
+        let (offset, floats) = self.losses_read(half, lead.len());
+        Ok(ctx.start_read(&self.losses, offset, floats))
     }
 
     /// Copy member `m`'s parameter values to its best-epoch copy
     /// (`to_best`), or back.
-    fn copy_parameters(&self, m: usize, to_best: bool) {
+    pub(crate) fn copy_parameters(&self, m: usize, to_best: bool) {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         for (l, (w, b)) in self.weights.iter().zip(&self.best).enumerate() {
             let (from, to) = if to_best { (w, b) } else { (b, w) };
@@ -867,14 +890,7 @@ impl<'a> Resident<'a> {
                     let mut record = |k: &Kernel| k.record(ctx, &mut pass, &self.steps, slot, rows);
                     record(&v.gather_x)?;
                     record(&v.gather_y)?;
-                    for k in &self.forward {
-                        record(k)?;
-                    }
-                    if let Some(k) = &self.output_activation {
-                        record(k)?;
-                    }
-                    record(&self.loss.partials)?;
-                    record(&self.loss.total)?;
+                    self.record_forward(&mut record)?;
                 }
                 let bytes = 4 * (s.rows * n_out) as u64;
                 for (m, _) in which.iter().enumerate().filter(|(_, w)| **w) {
@@ -884,11 +900,11 @@ impl<'a> Resident<'a> {
                 }
             }
             ctx.queue.submit([encoder.finish()]);
-            let floats = match self.members() {
-                1 => chunk.len(),
-                all => 2 * all * self.steps.capacity,
-            };
-            let read = ctx.read_back(&[(&self.losses, floats)]).await?.remove(0);
+            let (offset, floats) = self.losses_read(0, chunk.len());
+            let read = ctx
+                .read_ranges(&[(&self.losses, offset, floats)])
+                .await?
+                .remove(0);
             for (m, _) in which.iter().enumerate().filter(|(_, w)| **w) {
                 sums[m].extend(self.sums_of(&read, m, 0, chunk.len()));
             }
@@ -914,12 +930,11 @@ impl<'a> Resident<'a> {
             .collect())
     }
 
-    /// Every member's parameter values, layer after layer (`which`: those
-    /// wanted; the others come back empty).
-    async fn read_members(&self, which: &[bool]) -> Result<Vec<Vec<f32>>> {
-        // Only the wanted members' values come back, in one copy.
+    /// The parameter values of the members `which`, each layer after
+    /// layer, read back in one copy of only their values.
+    pub(crate) async fn read_members(&self, which: &[usize]) -> Result<Vec<Vec<f32>>> {
         let mut ranges = Vec::new();
-        for (m, _) in which.iter().enumerate().filter(|(_, w)| **w) {
+        for &m in which {
             for ((buffer, layout), s) in self
                 .weights
                 .iter()
@@ -932,21 +947,28 @@ impl<'a> Resident<'a> {
         let mut read = self.ctx.read_ranges(&ranges).await?.into_iter();
         Ok(which
             .iter()
-            .map(|&w| match w {
-                true => read.by_ref().take(self.layouts.len()).flatten().collect(),
-                false => Vec::new(),
-            })
+            .map(|_| read.by_ref().take(self.layouts.len()).flatten().collect())
             .collect())
     }
 
-    /// Member `m`'s values as `read_members` gave them, into `layers` and
+    /// A member's values as `read_members` gave them, into `layers` and
     /// `state`.
-    fn unpack_member(&self, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState) {
+    pub(crate) fn unpack_member(
+        &self,
+        values: &[f32],
+        layers: &mut [Layer],
+        state: &mut OptimizerState,
+    ) {
         unpack_network(&self.layouts, values, layers, state);
     }
 
     /// Write `layers` and `state` into member `m`'s parameter values.
-    fn load_member(&self, m: usize, layers: &[Layer], state: &OptimizerState) -> Result<()> {
+    pub(crate) fn load_member(
+        &self,
+        m: usize,
+        layers: &[Layer],
+        state: &OptimizerState,
+    ) -> Result<()> {
         for (l, (buffer, layer)) in self.weights.iter().zip(layers).enumerate() {
             let values = ParameterLayout::pack_layer(layer, &layer_state(state, l))?;
             let at = 4 * (m * self.weight_strides[l]) as u64;
@@ -1034,7 +1056,7 @@ impl Runner for Resident<'_> {
 
     /// Every layer's `[W; b]`, and the optimizer's state after them.
     async fn store(&mut self, layers: &mut [Layer], state: &mut OptimizerState) -> Result<()> {
-        let values = self.read_members(&[true]).await?.remove(0);
+        let values = self.read_members(&[0]).await?.remove(0);
         self.unpack_member(&values, layers, state);
         Ok(())
     }
@@ -1135,32 +1157,5 @@ impl<'a> Resident<'a> {
             .into_iter()
             .map(|d| d.expect("every job ran"))
             .collect())
-    }
-
-    /// Write `layers` and `state` into member `m`'s values.
-    pub(crate) fn load(&self, m: usize, layers: &[Layer], state: &OptimizerState) -> Result<()> {
-        self.load_member(m, layers, state)
-    }
-
-    /// Copy member `m`'s parameters and state to its best-epoch copy
-    /// (`to_best`), or back.
-    pub(crate) fn copy_best(&self, m: usize, to_best: bool) {
-        self.copy_parameters(m, to_best);
-    }
-
-    /// The values of the members `which`, read back at once.
-    pub(crate) async fn read(&self, which: &[usize]) -> Result<Vec<Vec<f32>>> {
-        let mut wanted = vec![false; self.members()];
-        for &m in which {
-            wanted[m] = true;
-        }
-        let mut all = self.read_members(&wanted).await?;
-        Ok(which.iter().map(|&m| std::mem::take(&mut all[m])).collect())
-    }
-
-    /// Member values as [`Resident::read`] gave them, into `layers` and
-    /// `state`.
-    pub(crate) fn unpack(&self, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState) {
-        self.unpack_member(values, layers, state);
     }
 }

@@ -109,19 +109,19 @@ impl Together for Resident<'_> {
         Resident::per_submit(self)
     }
     fn load(&self, m: usize, layers: &[Layer], state: &OptimizerState) -> Result<()> {
-        Resident::load(self, m, layers, state)
+        self.load_member(m, layers, state)
     }
     fn copy_best(&self, m: usize, to_best: bool) {
-        Resident::copy_best(self, m, to_best)
+        self.copy_parameters(m, to_best)
     }
     async fn run(&self, jobs: &[(usize, Work<'_>)]) -> Result<Vec<Done>> {
         Resident::run(self, jobs).await
     }
     async fn read(&self, which: &[usize]) -> Result<Vec<Vec<f32>>> {
-        Resident::read(self, which).await
+        self.read_members(which).await
     }
     fn unpack(&self, _: usize, values: &[f32], layers: &mut [Layer], state: &mut OptimizerState) {
-        Resident::unpack(self, values, layers, state)
+        self.unpack_member(values, layers, state)
     }
 }
 
