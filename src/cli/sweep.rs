@@ -599,15 +599,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let count = |f: fn(&GpuPlacement) -> bool| placements.iter().flatten().filter(|p| f(p)).count();
     let together_count = count(|p| *p == GpuPlacement::OneWorkgroup);
     let stacked_count = count(|p| matches!(p, GpuPlacement::Stacked { .. }));
-    let stacks = placements
-        .iter()
-        .flatten()
-        .filter_map(|p| match p {
-            GpuPlacement::Stacked { stack, .. } => Some(stack + 1),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
+    let stacks = placements.as_deref().map_or(0, GpuPlacement::stacks);
     let grouped = together_count + stacked_count;
     outln!(
         "{validation_note}; {}",

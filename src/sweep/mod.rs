@@ -345,6 +345,20 @@ pub enum GpuPlacement {
     Alone,
 }
 
+impl GpuPlacement {
+    /// How many stacks `placements` make (stacks are numbered from 0).
+    pub fn stacks(placements: &[GpuPlacement]) -> usize {
+        placements
+            .iter()
+            .filter_map(|p| match p {
+                GpuPlacement::Stacked { stack, .. } => Some(stack + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// How each of `members` would train on `device`'s GPU (checked as
 /// [`train_members`] checks them); `None` on the CPU path.
 pub fn gpu_placements(
@@ -420,14 +434,7 @@ pub async fn train_members_async(
     let mut reports: Vec<Option<Result<TrainReport>>> = members.iter().map(|_| None).collect();
     // Each group trains together: the one-workgroup members, then each
     // stack; the rest one after another.
-    let stacks = placements
-        .iter()
-        .filter_map(|p| match p {
-            GpuPlacement::Stacked { stack, .. } => Some(stack + 1),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
+    let stacks = GpuPlacement::stacks(&placements);
     // Group 0 the one-workgroup members, group 1 + s stack s.
     let mut groups: Vec<Vec<Alone>> = (0..=stacks).map(|_| Vec::new()).collect();
     let mut alone = Vec::new();
