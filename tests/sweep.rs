@@ -1100,29 +1100,49 @@ mod command_line {
     }
 }
 
-#[test]
-fn stacked_members_in_a_vec4_tile_match_their_lone_runs() {
-    // Every product of the 8-64-32-4 members in the vec4 family, whose
-    // modules run without bounds checks: member offsets in vec4s.
-    let Some(gpu) = crate::common::gpu() else {
-        return;
-    };
+/// A device of `options` for `test` alone (its kernels and counts its
+/// own), or `None`, said aloud, on GL: a new GL device compiles every
+/// kernel again (the test runs on Vulkan), and without a GPU.
+fn device_of_its_own(test: &str, options: GpuOptions) -> Option<Device> {
+    let gpu = crate::common::gpu()?;
     if gpu
         .gpu_context()
         .is_some_and(|c| c.adapter().backend == "Gl")
     {
-        crate::common::announce(
-            "!!! stacked_members_in_a_vec4_tile on GL: not run (a new GL device compiles every \
-             kernel again; it runs on Vulkan)",
-        );
-        return;
+        crate::common::announce(&format!(
+            "!!! {test} on GL: not run (a new GL device compiles every kernel again; it runs \
+             on Vulkan)"
+        ));
+        return None;
     }
+    Some(Device::gpu(&options).unwrap())
+}
+
+/// An 8-64(relu)-32(relu)-4(sigmoid) member of `seed`, too large for one
+/// GPU workgroup at batches of 16.
+fn too_wide_for_a_workgroup(seed: u64, config: TrainConfig) -> Member {
+    let net = Network::builder(8)
+        .layer(64, Activation::Relu)
+        .layer(32, Activation::Relu)
+        .layer(4, Activation::Sigmoid)
+        .build(seed)
+        .unwrap();
+    Member::new(net, config).unwrap()
+}
+
+#[test]
+fn stacked_members_in_a_vec4_tile_match_their_lone_runs() {
+    // Every product of the 8-64-32-4 members in the vec4 family, whose
+    // modules run without bounds checks: member offsets in vec4s.
     let options = GpuOptions {
         allow_software: true,
         matmul: "t64x64x8_r8x8_s2".parse::<MatmulChoice>().unwrap(),
         ..Default::default()
     };
-    stacked_members_match_their_lone_runs(&Device::gpu(&options).unwrap());
+    let Some(device) = device_of_its_own("stacked_members_in_a_vec4_tile", options) else {
+        return;
+    };
+    stacked_members_match_their_lone_runs(&device);
 }
 
 #[test]
@@ -1130,40 +1150,23 @@ fn a_stacked_step_makes_the_dispatches_of_one_network() {
     // Three 8-64-32-4 networks in one stack record as many kernel
     // dispatches as one of them alone; one after another they make three
     // times as many. A device of its own, so no other test's kernels count.
-    let Some(gpu) = crate::common::gpu() else {
-        return;
-    };
-    if gpu
-        .gpu_context()
-        .is_some_and(|c| c.adapter().backend == "Gl")
-    {
-        crate::common::announce(
-            "!!! a_stacked_step_makes_the_dispatches_of_one_network on GL: not run (a new GL \
-             device compiles every kernel again; it runs on Vulkan)",
-        );
-        return;
-    }
     let options = GpuOptions {
         allow_software: true,
         ..Default::default()
     };
-    let device = Device::gpu(&options).unwrap();
+    let Some(device) = device_of_its_own("a_stacked_step_makes_the_dispatches", options) else {
+        return;
+    };
     let ctx = device.gpu_context().unwrap();
     let x = Matrix::new(60, 8, random_matrix(61, 60, 8, -1.0, 1.0)).unwrap();
     let y = Matrix::new(60, 4, random_matrix(62, 60, 4, 0.0, 1.0)).unwrap();
     let member = |seed: u64| {
-        let net = Network::builder(8)
-            .layer(64, Activation::Relu)
-            .layer(32, Activation::Relu)
-            .layer(4, Activation::Sigmoid)
-            .build(seed)
-            .unwrap();
         let config = TrainConfig::new()
             .loss(Loss::Mse)
             .epochs(3)
             .batch_size(16)
             .learning_rate(0.01 * (seed + 1) as f32);
-        Member::new(net, config).unwrap()
+        too_wide_for_a_workgroup(seed, config)
     };
     let dispatches = |members: &mut Vec<Member>| {
         let before = ctx.dispatches();
@@ -1230,41 +1233,19 @@ fn a_stack_fits_the_devices_grid() {
     // On a device of 4 workgroups a dimension, where a grid's z is taken
     // by folding, five networks of one shape cannot share a grid: they
     // train alone, as they would without stacks, rather than fail.
-    let Some(gpu) = crate::common::gpu() else {
-        return;
-    };
-    if gpu
-        .gpu_context()
-        .is_some_and(|c| c.adapter().backend == "Gl")
-    {
-        crate::common::announce(
-            "!!! a_stack_fits_the_devices_grid on GL: not run (a new GL device compiles every \
-             kernel again; it runs on Vulkan)",
-        );
-        return;
-    }
     let options = GpuOptions {
         allow_software: true,
         max_workgroups_per_dimension: Some(4),
         ..Default::default()
     };
-    let device = Device::gpu(&options).unwrap();
+    let Some(device) = device_of_its_own("a_stack_fits_the_devices_grid", options) else {
+        return;
+    };
     let x = Matrix::new(60, 8, random_matrix(81, 60, 8, -1.0, 1.0)).unwrap();
     let y = Matrix::new(60, 4, random_matrix(82, 60, 4, 0.0, 1.0)).unwrap();
+    let config = TrainConfig::new().loss(Loss::Mse).epochs(2).batch_size(16);
     let mut members: Vec<Member> = (0..5)
-        .map(|seed| {
-            let net = Network::builder(8)
-                .layer(64, Activation::Relu)
-                .layer(32, Activation::Relu)
-                .layer(4, Activation::Sigmoid)
-                .build(seed)
-                .unwrap();
-            Member::new(
-                net,
-                TrainConfig::new().loss(Loss::Mse).epochs(2).batch_size(16),
-            )
-            .unwrap()
-        })
+        .map(|seed| too_wide_for_a_workgroup(seed, config.clone()))
         .collect();
     let placed = gpu_placements(&device, &x, &y, &members).unwrap().unwrap();
     assert_eq!(placed, [GpuPlacement::Alone; 5]);
